@@ -1,0 +1,276 @@
+"""A fake Gemini REST server on 127.0.0.1 that the real google-genai client can talk to.
+
+It answers the two endpoints `ChatGoogleGenerativeAI` uses:
+
+    POST /v1/models/{model}:generateContent          (and /v1beta/...)
+    POST /v1/models/{model}:streamGenerateContent?alt=sse
+
+with the real wire format, records every request body, and can be told to fail
+(429/500/503 with Google's error JSON), hang, or stream slowly. Behaviours are queued:
+each request takes the next queued one, or the default when the queue is empty.
+
+It also has a small control API (`/_fake/...`) so a test in another process — a browser
+test, a deployed host — can script it over HTTP.
+
+Run standalone: `python -m tests.fakes.fake_gemini --port 8089` (used by bench/ and by
+`make run-fake`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+_STATUS_NAMES = {
+    400: "INVALID_ARGUMENT",
+    403: "PERMISSION_DENIED",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+}
+
+
+@dataclass
+class Behavior:
+    """What the fake does for one request.
+
+    kind: "ok" (answer), "error" (HTTP `status`), "hang" (never answer until released).
+    text: the answer; None means an echo of the last user message ("Echo: ...").
+    chunk_delay: seconds between streamed chunks; words_per_chunk: words in each chunk.
+    fail_after_chunks: for streams, send this many chunks and then abort the connection.
+    """
+
+    kind: str = "ok"
+    status: int = 200
+    text: str | None = None
+    chunk_delay: float = 0.0
+    words_per_chunk: int = 1
+    first_chunk_delay: float = 0.0
+    fail_after_chunks: int | None = None
+
+
+@dataclass
+class RecordedRequest:
+    path: str
+    stream: bool
+    api_key: str | None
+    body: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def contents(self) -> list[dict[str, Any]]:
+        return self.body.get("contents", [])
+
+    @property
+    def texts(self) -> list[str]:
+        """The text of every content sent, in order (history + new message)."""
+        return ["".join(p.get("text", "") for p in c.get("parts", [])) for c in self.contents]
+
+    @property
+    def system_text(self) -> str:
+        parts = (self.body.get("systemInstruction") or {}).get("parts", [])
+        return "".join(p.get("text", "") for p in parts)
+
+
+class FakeGemini:
+    """Holds the script and the record; `app` is the Starlette application."""
+
+    def __init__(self) -> None:
+        self.default = Behavior()
+        self.queue: deque[Behavior] = deque()
+        self.requests: list[RecordedRequest] = []
+        self.chunks_sent = 0
+        self.finished_streams = 0
+        self._lock = threading.Lock()
+        self.release_hang = asyncio.Event()
+        self.app = Starlette(
+            routes=[
+                # The SDK speaks /v1 by default and /v1beta when asked; answer both.
+                Route("/{version}/models/{call:path}", self._model_call, methods=["POST"]),
+                Route("/_fake/script", self._control_script, methods=["POST"]),
+                Route("/_fake/reset", self._control_reset, methods=["POST"]),
+                Route("/_fake/requests", self._control_requests, methods=["GET"]),
+            ]
+        )
+
+    # -- scripting -------------------------------------------------------------------
+    def push(self, *behaviors: Behavior) -> None:
+        with self._lock:
+            self.queue.extend(behaviors)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.default = Behavior()
+            self.queue.clear()
+            self.requests.clear()
+            self.chunks_sent = 0
+            self.finished_streams = 0
+
+    def _next(self) -> Behavior:
+        with self._lock:
+            return self.queue.popleft() if self.queue else self.default
+
+    # -- the Gemini API --------------------------------------------------------------
+    async def _model_call(self, request: Request) -> Response:
+        call = request.path_params["call"]
+        model, _, method = call.partition(":")
+        body = json.loads(await request.body() or b"{}")
+        stream = method == "streamGenerateContent"
+        record = RecordedRequest(
+            path=request.url.path,
+            stream=stream,
+            api_key=request.headers.get("x-goog-api-key"),
+            body=body,
+        )
+        with self._lock:
+            self.requests.append(record)
+        behavior = self._next()
+        if behavior.kind == "hang":
+            # Holds the connection open the way a stuck upstream does.
+            await asyncio.sleep(3600)
+        if behavior.kind == "error":
+            return JSONResponse(
+                {
+                    "error": {
+                        "code": behavior.status,
+                        "message": f"fake upstream error {behavior.status}",
+                        "status": _STATUS_NAMES.get(behavior.status, "UNKNOWN"),
+                    }
+                },
+                status_code=behavior.status,
+            )
+        text = behavior.text if behavior.text is not None else _echo(record)
+        prompt_tokens = max(1, len(json.dumps(body)) // 4)
+        if not stream:
+            if behavior.first_chunk_delay:
+                await asyncio.sleep(behavior.first_chunk_delay)
+            return JSONResponse(_response(text, model, prompt_tokens, final=True, full=text))
+        return StreamingResponse(
+            self._stream(behavior, text, model, prompt_tokens), media_type="text/event-stream"
+        )
+
+    async def _stream(self, behavior: Behavior, text: str, model: str, prompt_tokens: int):
+        words = text.split(" ")
+        pieces = [
+            " ".join(words[i : i + behavior.words_per_chunk])
+            for i in range(0, len(words), behavior.words_per_chunk)
+        ]
+        # Re-insert the separating spaces so the concatenation equals `text`.
+        pieces = [p if i == 0 else " " + p for i, p in enumerate(pieces)]
+        if behavior.first_chunk_delay:
+            await asyncio.sleep(behavior.first_chunk_delay)
+        for i, piece in enumerate(pieces):
+            if behavior.fail_after_chunks is not None and i >= behavior.fail_after_chunks:
+                raise ConnectionAbortedError("fake upstream dropped the stream")
+            if i and behavior.chunk_delay:
+                await asyncio.sleep(behavior.chunk_delay)
+            final = i == len(pieces) - 1
+            payload = _response(piece, model, prompt_tokens, final=final, full=text)
+            self.chunks_sent += 1
+            yield f"data: {json.dumps(payload)}\r\n\r\n".encode()
+        self.finished_streams += 1
+
+    # -- control API for other processes ---------------------------------------------
+    async def _control_script(self, request: Request) -> Response:
+        data = await request.json()
+        if "default" in data:
+            self.default = Behavior(**data["default"])
+        self.push(*(Behavior(**b) for b in data.get("queue", [])))
+        return JSONResponse({"queued": len(self.queue)})
+
+    async def _control_reset(self, request: Request) -> Response:
+        self.reset()
+        return JSONResponse({"ok": True})
+
+    async def _control_requests(self, request: Request) -> Response:
+        return JSONResponse([asdict(r) for r in self.requests])
+
+
+def _echo(record: RecordedRequest) -> str:
+    texts = record.texts
+    last = texts[-1] if texts else ""
+    return f"Echo: {last}"
+
+
+def _response(piece: str, model: str, prompt_tokens: int, *, final: bool, full: str) -> dict:
+    candidate: dict[str, Any] = {
+        "content": {"role": "model", "parts": [{"text": piece}]},
+        "index": 0,
+    }
+    out: dict[str, Any] = {"candidates": [candidate], "modelVersion": model}
+    if final:
+        candidate["finishReason"] = "STOP"
+        completion = max(1, len(full) // 4)
+        out["usageMetadata"] = {
+            "promptTokenCount": prompt_tokens,
+            "candidatesTokenCount": completion,
+            "totalTokenCount": prompt_tokens + completion,
+        }
+    return out
+
+
+class FakeGeminiServer:
+    """Runs a FakeGemini under uvicorn in a background thread; `url` is its base URL."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.fake = FakeGemini()
+        self.host = host
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        self._sock = sock
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(self.fake.app, log_level="warning", lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> FakeGeminiServer:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("fake Gemini server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        # Hung requests would keep a graceful shutdown waiting forever.
+        self._server.force_exit = True
+        self._thread.join(timeout=5)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8089)
+    parser.add_argument("--chunk-delay", type=float, default=0.0)
+    parser.add_argument("--text", default=None, help="fixed answer (default: echo)")
+    args = parser.parse_args()
+    server = FakeGeminiServer(args.host, args.port)
+    server.fake.default = Behavior(text=args.text, chunk_delay=args.chunk_delay)
+    print(f"fake Gemini listening on {server.url}", flush=True)
+    config = uvicorn.Config(server.fake.app, log_level="warning", lifespan="off")
+    uvicorn.Server(config).run(sockets=[server._sock])
+
+
+if __name__ == "__main__":
+    main()
