@@ -1,0 +1,3 @@
+from scripts.aws.cli import main
+
+raise SystemExit(main())
