@@ -1,0 +1,87 @@
+"""Annotated dependencies, so routes read like sentences: `user: CurrentUser`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session, sessionmaker
+
+from app import crud
+from app.chat.turns import TurnService
+from app.core.config import Settings
+from app.core.security import PasswordHasher, decode_access_token
+from app.models import User
+
+
+@dataclass
+class AppState:
+    """Everything built once per process in the lifespan (see app.main)."""
+
+    settings: Settings
+    session_factory: sessionmaker[Session]
+    hasher: PasswordHasher
+    signing_key: str
+    turns: TurnService
+
+
+def get_state(request: Request) -> AppState:
+    return request.app.state.services
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def get_db(state: StateDep) -> Iterator[Session]:
+    with state.session_factory() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_db)]
+
+# tokenUrl makes /docs' Authorize button log in through POST /login's form variant.
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="login", auto_error=False)
+
+UNAUTHORIZED = HTTPException(
+    status_code=status.HTTP_401_UNAUTHORIZED,
+    detail="Not authenticated",
+    headers={"WWW-Authenticate": "Bearer"},
+)
+
+
+def get_current_user(state: StateDep, token: Annotated[str | None, Depends(oauth2_scheme)]) -> User:
+    if not token:
+        raise UNAUTHORIZED
+    claims = decode_access_token(token, state.signing_key)
+    if claims is None:
+        raise HTTPException(
+            status_code=status.HTTP_401_UNAUTHORIZED,
+            detail="Invalid or expired token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    # Its own short session: the route's session must start its transaction itself
+    # (writers begin with BEGIN IMMEDIATE on SQLite, see app.core.db).
+    with state.session_factory() as session:
+        user = crud.get_user(session, claims.user_id)
+    if user is None:  # deleted account with a still-unexpired token
+        raise UNAUTHORIZED
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def client_ip(request: Request, settings: Settings) -> str:
+    """The client's address. Behind nginx (TRUST_PROXY_HEADERS) it is the one nginx saw;
+    otherwise forwarded headers are ignored, since any client could forge them."""
+    if settings.trust_proxy_headers:
+        real = request.headers.get("x-real-ip")
+        if real:
+            return real.strip()
+        forwarded = request.headers.get("x-forwarded-for")
+        if forwarded:
+            return forwarded.split(",")[-1].strip()
+    return request.client.host if request.client else "unknown"

@@ -1,0 +1,146 @@
+"""Conversations and their messages, always scoped to the current user."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Response, status
+
+from app import crud
+from app.api.deps import CurrentUser, SessionDep
+from app.core.db import mark_writer
+from app.models import Conversation
+from app.schemas import (
+    ConversationOut,
+    ConversationPage,
+    ConversationPatch,
+    ConversationSummary,
+    ErrorOut,
+    MessageOut,
+    MessagePage,
+    SessionOut,
+)
+
+router = APIRouter(tags=["conversations"])
+
+NOT_FOUND = {404: {"model": ErrorOut, "description": "No such conversation of yours"}}
+
+
+def _not_found() -> HTTPException:
+    # Identical for "doesn't exist" and "belongs to someone else": ids reveal nothing.
+    return HTTPException(status.HTTP_404_NOT_FOUND, "Conversation not found")
+
+
+def _out(conv: Conversation) -> ConversationOut:
+    return ConversationOut(
+        id=conv.id,
+        title=conv.title,
+        system_prompt=conv.system_prompt,
+        created_at=conv.created_at,
+        updated_at=conv.updated_at,
+    )
+
+
+@router.post("/session", status_code=status.HTTP_201_CREATED, response_model=SessionOut)
+def new_session(user: CurrentUser, session: SessionDep) -> SessionOut:
+    """Start a conversation (the original project's contract)."""
+    mark_writer(session)
+    conv = crud.create_conversation(session, user_id=user.id)
+    session.commit()
+    return SessionOut(sessionId=conv.id, title=conv.title)
+
+
+@router.get("/conversations", response_model=ConversationPage)
+def list_conversations(
+    user: CurrentUser,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+) -> ConversationPage:
+    """My conversations, most recent activity first; `q` searches titles."""
+    rows, total = crud.list_conversations(
+        session, user_id=user.id, limit=limit, offset=offset, query=(q or "").strip() or None
+    )
+    items = [
+        ConversationSummary(
+            id=c.id, title=c.title, created_at=c.created_at, updated_at=c.updated_at
+        )
+        for c in rows
+    ]
+    return ConversationPage(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/conversations/{conversation_id}", response_model=ConversationOut, responses=NOT_FOUND)
+def get_conversation(
+    conversation_id: uuid.UUID, user: CurrentUser, session: SessionDep
+) -> ConversationOut:
+    conv = crud.get_conversation(session, user_id=user.id, conversation_id=conversation_id)
+    if conv is None:
+        raise _not_found()
+    return _out(conv)
+
+
+@router.patch(
+    "/conversations/{conversation_id}", response_model=ConversationOut, responses=NOT_FOUND
+)
+def update_conversation(
+    conversation_id: uuid.UUID, body: ConversationPatch, user: CurrentUser, session: SessionDep
+) -> ConversationOut:
+    """Rename (a renamed conversation keeps its title) or set/clear the system prompt."""
+    mark_writer(session)
+    conv = crud.get_conversation(session, user_id=user.id, conversation_id=conversation_id)
+    if conv is None:
+        raise _not_found()
+    fields = body.model_fields_set
+    if "title" in fields:
+        if body.title is None:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "title must not be null")
+        conv.title = body.title
+        conv.title_is_custom = True
+    if "system_prompt" in fields:
+        conv.system_prompt = body.system_prompt or None
+    session.commit()
+    return _out(conv)
+
+
+@router.delete(
+    "/conversations/{conversation_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=NOT_FOUND,
+)
+def delete_conversation(
+    conversation_id: uuid.UUID, user: CurrentUser, session: SessionDep
+) -> Response:
+    mark_writer(session)
+    if not crud.delete_conversation(session, user_id=user.id, conversation_id=conversation_id):
+        raise _not_found()
+    session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/conversations/{conversation_id}/messages", response_model=MessagePage, responses=NOT_FOUND
+)
+def list_messages(
+    conversation_id: uuid.UUID,
+    user: CurrentUser,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    before: Annotated[int | None, Query(ge=1)] = None,
+) -> MessagePage:
+    """Messages oldest first; `before=<id>` pages back through older ones."""
+    conv = crud.get_conversation(session, user_id=user.id, conversation_id=conversation_id)
+    if conv is None:
+        raise _not_found()
+    rows, has_more = crud.list_messages(
+        session, conversation_id=conversation_id, limit=limit, before=before
+    )
+    return MessagePage(
+        items=[
+            MessageOut(id=m.id, role=m.role, content=m.content, created_at=m.created_at)
+            for m in rows
+        ],
+        has_more=has_more,
+    )

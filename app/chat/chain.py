@@ -1,0 +1,132 @@
+"""prompt | model, streaming and not, with the model's failures mapped to our statuses."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+from google.genai import errors as genai_errors
+from langchain_core.exceptions import (
+    ModelAPIError,
+    ModelRateLimitError,
+    ModelTimeoutError,
+)
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessageChunk, BaseMessage
+from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
+from langchain_core.runnables import Runnable
+from langchain_google_genai.chat_models import ChatGoogleGenerativeAIError
+
+from app.schemas import Usage
+
+log = logging.getLogger("app.chat")
+
+PROMPT = ChatPromptTemplate.from_messages(
+    [("system", "{system}"), MessagesPlaceholder("history"), ("human", "{input}")]
+)
+
+# When Gemini rate-limits us we ask the client to come back after this long.
+UPSTREAM_RETRY_AFTER_SECONDS = 30
+
+
+class ModelFailure(Exception):
+    """The model call failed; `status` is what our API answers."""
+
+    def __init__(self, status: int, detail: str, retry_after: int | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.retry_after = retry_after
+
+
+def classify(exc: BaseException) -> ModelFailure:
+    """Map the client's exception family to 503 (rate limited), 504 (timeout) or 502."""
+    if isinstance(exc, ModelFailure):
+        return exc
+    code = getattr(exc, "code", None)
+    if isinstance(exc, ModelRateLimitError) or code == 429:
+        return ModelFailure(
+            503,
+            "The model is rate limited right now; try again shortly.",
+            UPSTREAM_RETRY_AFTER_SECONDS,
+        )
+    if isinstance(exc, TimeoutError | httpx.TimeoutException | ModelTimeoutError):
+        return ModelFailure(504, "The model did not answer in time.")
+    if isinstance(
+        exc,
+        ModelAPIError
+        | ChatGoogleGenerativeAIError
+        | genai_errors.APIError
+        | httpx.HTTPError
+        | ConnectionError
+        | OSError,
+    ):
+        return ModelFailure(502, "The model failed to answer; try again.")
+    raise exc  # a bug of ours: let it surface as a 500 with a traceback in the log
+
+
+@dataclass
+class Reply:
+    text: str
+    usage: Usage | None
+
+
+def usage_of(message: BaseMessage) -> Usage | None:
+    meta = getattr(message, "usage_metadata", None)
+    if not meta:
+        return None
+    return Usage(
+        input_tokens=meta.get("input_tokens", 0),
+        output_tokens=meta.get("output_tokens", 0),
+        total_tokens=meta.get("total_tokens", 0),
+    )
+
+
+class ChatChain:
+    def __init__(self, model: BaseChatModel, timeout_seconds: float, attempts: int) -> None:
+        self.runnable: Runnable = PROMPT | model
+        # The client's own timeout applies per attempt; this bounds the whole call.
+        self.deadline_seconds = timeout_seconds * attempts + 5
+        # A stream may run long, but not silently: this is the longest gap between chunks.
+        self.idle_seconds = timeout_seconds
+
+    @staticmethod
+    def _inputs(system: str, history: list[BaseMessage], text: str) -> dict:
+        return {"system": system, "history": history, "input": text}
+
+    async def ainvoke(self, system: str, history: list[BaseMessage], text: str) -> Reply:
+        try:
+            async with asyncio.timeout(self.deadline_seconds):
+                message = await self.runnable.ainvoke(self._inputs(system, history, text))
+        except Exception as exc:
+            failure = classify(exc)
+            log.warning("model call failed: %s (%s)", type(exc).__name__, failure.status)
+            raise failure from exc
+        if not message.text:
+            raise ModelFailure(502, "The model returned an empty answer.")
+        return Reply(text=message.text, usage=usage_of(message))
+
+    async def astream(
+        self, system: str, history: list[BaseMessage], text: str
+    ) -> AsyncIterator[AIMessageChunk]:
+        """Chunks as the model produces them; failures raise ModelFailure."""
+        stream = self.runnable.astream(self._inputs(system, history, text))
+        try:
+            while True:
+                try:
+                    async with asyncio.timeout(self.idle_seconds):
+                        chunk = await anext(stream)
+                except StopAsyncIteration:
+                    return
+                except Exception as exc:
+                    failure = classify(exc)
+                    log.warning("model stream failed: %s (%s)", type(exc).__name__, failure.status)
+                    raise failure from exc
+                yield chunk
+        finally:
+            # Closing the stream closes the upstream HTTP request: a client that went
+            # away stops the model call instead of letting it run to the end.
+            await stream.aclose()

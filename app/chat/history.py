@@ -1,0 +1,106 @@
+"""A LangChain chat history over the app's own tables, windowed by a token budget.
+
+langchain-core's `BaseChatMessageHistory` is the stable interface; langchain-community's
+`SQLChatMessageHistory` (what the original project used) loads every message of a session
+on every turn from an unindexed table, and the package is being sunset. See
+docs/decisions.md.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from langchain_core.chat_history import BaseChatMessageHistory
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from sqlalchemy.orm import Session, sessionmaker
+
+from app import crud
+from app.core.db import write_transaction
+from app.models import Message
+
+
+@dataclass(frozen=True)
+class Window:
+    """How much history a turn may load and send."""
+
+    token_budget: int
+    max_messages: int
+
+
+def to_langchain(message: Message) -> BaseMessage:
+    if message.role == "user":
+        return HumanMessage(content=message.content)
+    return AIMessage(content=message.content)
+
+
+def select_window(newest_first: Sequence[Message], window: Window) -> list[Message]:
+    """The longest run of newest messages whose estimated tokens fit the budget, oldest first.
+
+    The window never starts with an answer whose question fell outside it: Gemini expects
+    the conversation to open with a user turn.
+    """
+    chosen: list[Message] = []
+    used = 0
+    for message in newest_first[: window.max_messages]:
+        if used + message.token_estimate > window.token_budget:
+            break
+        chosen.append(message)
+        used += message.token_estimate
+    chosen.reverse()
+    while chosen and chosen[0].role != "user":
+        chosen.pop(0)
+    return chosen
+
+
+class ConversationHistory(BaseChatMessageHistory):
+    """History of one conversation. `messages` is the window, not the whole log: what a turn
+    loads is bounded by `window.max_messages` rows, whatever the conversation's length."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        conversation_id: uuid.UUID,
+        window: Window,
+        *,
+        before_id: int | None = None,
+    ) -> None:
+        self._factory = session_factory
+        self.conversation_id = conversation_id
+        self.window = window
+        self.before_id = before_id
+        self.loaded_rows = 0
+
+    @property
+    def messages(self) -> list[BaseMessage]:  # type: ignore[override]
+        with self._factory() as session:
+            rows = crud.recent_messages(
+                session,
+                conversation_id=self.conversation_id,
+                max_messages=self.window.max_messages,
+                before=self.before_id,
+            )
+        self.loaded_rows = len(rows)
+        return [to_langchain(m) for m in select_window(rows, self.window)]
+
+    def add_messages(self, messages: Sequence[BaseMessage]) -> None:
+        """Appends in one transaction. (Turns are saved by the chat service together with
+        the conversation's title and activity time; this is for LangChain callers.)"""
+        with write_transaction(self._factory) as session:
+            for message in messages:
+                role = "user" if message.type == "human" else "ai"
+                session.add(
+                    Message(
+                        conversation_id=self.conversation_id,
+                        role=role,
+                        content=message.text,
+                        token_estimate=crud.estimate_tokens(message.text),
+                    )
+                )
+
+    def clear(self) -> None:
+        from sqlalchemy import delete
+
+        with write_transaction(self._factory) as session:
+            session.execute(delete(Message).where(Message.conversation_id == self.conversation_id))

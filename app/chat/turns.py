@@ -1,0 +1,207 @@
+"""One chat turn: claim the conversation, check limits, load the memory window, call the
+model, and save the user and AI messages together — only when the model succeeded."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+import anyio
+from langchain_core.messages import BaseMessage
+from sqlalchemy.orm import Session, sessionmaker
+
+from app import crud
+from app.chat.chain import ChatChain, Reply, usage_of
+from app.chat.history import ConversationHistory, Window
+from app.core import ratelimit
+from app.core.config import Settings
+from app.core.db import write_transaction
+from app.schemas import TurnDone, Usage
+
+log = logging.getLogger("app.chat")
+
+TITLE_MAX_CHARS = 60
+
+
+class TurnRejected(Exception):
+    """The turn can't start: 404, 409 or 429 (with retry_after)."""
+
+    def __init__(self, status: int, detail: str, retry_after: int | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.retry_after = retry_after
+
+
+@dataclass
+class TurnPlan:
+    conversation_id: uuid.UUID
+    lease: uuid.UUID
+    system_prompt: str
+    history: list[BaseMessage]
+    input_text: str
+    new_user_text: str | None  # None when regenerating an existing question
+    user_message_id: int | None
+    replace_ai_id: int | None
+    title: str
+    retitle: bool
+    loaded_rows: int
+
+
+def auto_title(text: str) -> str:
+    """A short title from the first message: its first line, cut at a word boundary."""
+    line = " ".join(text.strip().split("\n", 1)[0].split())
+    if len(line) <= TITLE_MAX_CHARS:
+        return line or crud.DEFAULT_TITLE
+    cut = line[:TITLE_MAX_CHARS].rsplit(" ", 1)[0] or line[:TITLE_MAX_CHARS]
+    return cut.rstrip(" ,.;:") + "…"
+
+
+class TurnService:
+    def __init__(
+        self, settings: Settings, factory: sessionmaker[Session], chain: ChatChain
+    ) -> None:
+        self.settings = settings
+        self.factory = factory
+        self.chain = chain
+        self.window = Window(settings.history_token_budget, settings.history_max_messages)
+        self.chat_limit = ratelimit.Limit("chat-minute", settings.chat_rate_per_minute, 60)
+        self.daily_limit = ratelimit.Limit("chat-day", settings.daily_message_quota, 86_400)
+        # A lease must outlive the slowest successful turn and expire soon after a crash.
+        self.lease_ttl = timedelta(seconds=chain.deadline_seconds + 600)
+
+    # -- before the model ----------------------------------------------------------------
+    async def prepare(
+        self, *, user_id: int, conversation_id: uuid.UUID, message: str | None
+    ) -> TurnPlan:
+        return await anyio.to_thread.run_sync(self._prepare, user_id, conversation_id, message)
+
+    def _prepare(self, user_id: int, conversation_id: uuid.UUID, message: str | None) -> TurnPlan:
+        with write_transaction(self.factory) as session:
+            conv = crud.get_conversation(session, user_id=user_id, conversation_id=conversation_id)
+            if conv is None:
+                raise TurnRejected(404, "Conversation not found")
+            lease = crud.acquire_turn(
+                session, user_id=user_id, conversation_id=conversation_id, ttl=self.lease_ttl
+            )
+            if lease is None:
+                raise TurnRejected(409, "An answer is already being generated in this conversation")
+            try:
+                ratelimit.hit(session, self.chat_limit, f"user:{user_id}")
+                ratelimit.hit(session, self.daily_limit, f"user:{user_id}")
+            except ratelimit.RateLimited as exc:
+                # Leaving the block rolls back the lease and the counters with it.
+                kind = "daily message quota" if exc.limit is self.daily_limit else "rate limit"
+                raise TurnRejected(
+                    429, f"Too many messages: {kind} reached", exc.retry_after
+                ) from exc
+            system_prompt = conv.system_prompt or self.settings.default_system_prompt
+            title, title_is_custom = conv.title, conv.title_is_custom
+
+        try:
+            return self._load(
+                conversation_id, lease, message, system_prompt, title, title_is_custom
+            )
+        except BaseException:
+            self._release(conversation_id, lease)
+            raise
+
+    def _load(
+        self,
+        conversation_id: uuid.UUID,
+        lease: uuid.UUID,
+        message: str | None,
+        system_prompt: str,
+        title: str,
+        title_is_custom: bool,
+    ) -> TurnPlan:
+        user_message_id = replace_ai_id = before_id = None
+        if message is None:  # regenerate the last answer
+            with self.factory() as session:
+                turn = crud.last_turn(session, conversation_id=conversation_id)
+            if not turn:
+                raise TurnRejected(409, "There is no question to answer again")
+            question = turn[0]
+            user_message_id, before_id = question.id, question.id
+            replace_ai_id = turn[1].id if len(turn) > 1 else None
+            input_text = question.content
+        else:
+            input_text = message
+        history = ConversationHistory(
+            self.factory, conversation_id, self.window, before_id=before_id
+        )
+        window = history.messages
+        first_exchange = before_id is None and history.loaded_rows == 0
+        return TurnPlan(
+            conversation_id=conversation_id,
+            lease=lease,
+            system_prompt=system_prompt,
+            history=window,
+            input_text=input_text,
+            new_user_text=message,
+            user_message_id=user_message_id,
+            replace_ai_id=replace_ai_id,
+            title=title,
+            retitle=first_exchange and not title_is_custom,
+            loaded_rows=history.loaded_rows,
+        )
+
+    # -- after the model -----------------------------------------------------------------
+    async def finish(self, plan: TurnPlan, reply: Reply) -> TurnDone:
+        """Save the exchange and release the lease in one transaction. Shielded: a client
+        that disconnects now can't leave half of it written."""
+        with anyio.CancelScope(shield=True):
+            return await anyio.to_thread.run_sync(self._finish, plan, reply)
+
+    def _finish(self, plan: TurnPlan, reply: Reply) -> TurnDone:
+        title = auto_title(plan.input_text) if plan.retitle else None
+        with write_transaction(self.factory) as session:
+            conv = crud.get_conversation_by_lease(
+                session, conversation_id=plan.conversation_id, token=plan.lease
+            )
+            if conv is None:
+                # The lease expired and someone else took over, or the conversation was
+                # deleted meanwhile: saving now could interleave turns.
+                raise TurnRejected(409, "The conversation changed while answering")
+            user_id, ai_id = crud.save_turn(
+                session,
+                conversation=conv,
+                user_text=plan.new_user_text,
+                ai_text=reply.text,
+                replace_ai_id=plan.replace_ai_id,
+                user_message_id=plan.user_message_id,
+                title=title,
+            )
+            crud.release_turn(session, conversation_id=plan.conversation_id, token=plan.lease)
+        return TurnDone(
+            user_message_id=user_id,
+            ai_message_id=ai_id,
+            usage=reply.usage,
+            title=title or plan.title,
+        )
+
+    async def abandon(self, plan: TurnPlan) -> None:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(self._release, plan.conversation_id, plan.lease)
+
+    def _release(self, conversation_id: uuid.UUID, lease: uuid.UUID) -> None:
+        with write_transaction(self.factory) as session:
+            crud.release_turn(session, conversation_id=conversation_id, token=lease)
+
+    # -- the model -----------------------------------------------------------------------
+    async def answer(self, plan: TurnPlan) -> Reply:
+        return await self.chain.ainvoke(plan.system_prompt, plan.history, plan.input_text)
+
+    def stream(self, plan: TurnPlan) -> AsyncIterator:
+        return self.chain.astream(plan.system_prompt, plan.history, plan.input_text)
+
+
+def merge_usage(chunks_usage: list[Usage | None]) -> Usage | None:
+    found = [u for u in chunks_usage if u is not None]
+    return found[-1] if found else None
+
+
+__all__ = ["TurnPlan", "TurnRejected", "TurnService", "auto_title", "usage_of"]

@@ -1,0 +1,176 @@
+"""Settings: the one place environment variables and `.env` are read."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+log = logging.getLogger("app.config")
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+# Values people paste from examples; production refuses them as secrets.
+_PLACEHOLDER_SECRETS = {
+    "changeme",
+    "change-me",
+    "changethis",
+    "secret",
+    "your-secret-key",
+    "your_secret_key",
+    "sua_chave_secreta",
+    "replace-me",
+}
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are a helpful, concise assistant. Answer in the language the user writes in. "
+    "Use Markdown for structure and code."
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    app_env: Literal["development", "production"] = "development"
+    secret_key: SecretStr | None = None
+    data_dir: Path = PROJECT_ROOT / "data"
+    database_url: str | None = None
+
+    # The model. With no key, development runs the offline demo model; production refuses
+    # unless MODEL_PROVIDER=demo is chosen explicitly.
+    model_provider: Literal["auto", "gemini", "demo"] = "auto"
+    gemini_api_key: SecretStr | None = None
+    google_api_key: SecretStr | None = None
+    gemini_model: str = "gemini-2.5-flash"
+    gemini_base_url: str | None = None
+    gemini_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
+    # Attempts in total (the client counts the first call): 2 = one retry.
+    gemini_max_retries: int = Field(default=2, ge=1, le=6)
+    gemini_temperature: float | None = Field(default=None, ge=0, le=2)
+    default_system_prompt: str = DEFAULT_SYSTEM_PROMPT
+
+    # Memory: a turn sends the newest messages that fit this many (estimated) tokens, and
+    # never more than history_max_messages of them (the SDK's per-message CPU cost).
+    history_token_budget: int = Field(default=6000, ge=100, le=1_000_000)
+    history_max_messages: int = Field(default=40, ge=2, le=1000)
+
+    # Tokens.
+    access_token_ttl_seconds: int = Field(default=900, ge=2, le=86_400)
+    refresh_token_ttl_days: int = Field(default=30, ge=1, le=365)
+    cookie_secure: bool | None = None  # None: secure in production
+
+    # Limits.
+    max_message_chars: int = Field(default=8000, ge=1, le=200_000)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    chat_rate_per_minute: int = Field(default=20, ge=1)
+    daily_message_quota: int = Field(default=500, ge=1)
+    login_rate_per_minute: int = Field(default=10, ge=1)  # per account and per client IP
+    register_rate_per_hour: int = Field(default=20, ge=1)  # per client IP
+    max_concurrent_hashes: int = Field(default=4, ge=1, le=64)
+
+    # Web.
+    cors_origins: Annotated[list[str], NoDecode] = []
+    serve_frontend: bool = True
+    frontend_dir: Path = PROJECT_ROOT / "frontend"
+    trust_proxy_headers: bool = False
+    log_level: str = "INFO"
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [o.strip() for o in value.split(",") if o.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _check_production(self) -> Settings:
+        if self.app_env == "production":
+            key = self.secret_key.get_secret_value() if self.secret_key else ""
+            if len(key) < 32 or key.strip().lower() in _PLACEHOLDER_SECRETS:
+                raise ValueError(
+                    "SECRET_KEY must be set to a random value of at least 32 characters in "
+                    "production (e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`)"
+                )
+            if self.model_mode == "gemini" and self.api_key is None:
+                raise ValueError(
+                    "GEMINI_API_KEY (or GOOGLE_API_KEY) is required in production; "
+                    "set MODEL_PROVIDER=demo to run the offline demo model on purpose"
+                )
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env == "production"
+
+    @property
+    def api_key(self) -> SecretStr | None:
+        for key in (self.gemini_api_key, self.google_api_key):
+            if key is not None and key.get_secret_value().strip():
+                return key
+        return None
+
+    @property
+    def model_mode(self) -> Literal["gemini", "demo"]:
+        if self.model_provider == "auto":
+            if self.is_production:
+                return "gemini"
+            return "gemini" if self.api_key is not None else "demo"
+        return self.model_provider
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            url = self.database_url
+            # Accept the URLs hosting providers hand out; psycopg 3 is the driver we ship.
+            for prefix in ("postgres://", "postgresql://"):
+                if url.startswith(prefix):
+                    return "postgresql+psycopg://" + url[len(prefix) :]
+            return url
+        return f"sqlite:///{self.data_dir / 'chatbot.db'}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.is_production if self.cookie_secure is None else self.cookie_secure
+
+
+def signing_key(settings: Settings) -> str:
+    """The JWT signing key.
+
+    Development without SECRET_KEY keeps a generated key in the data directory, so sessions
+    survive `--reload` and every worker of `make serve-prod` agrees on it. Production never
+    gets here without a configured key (see Settings._check_production).
+    """
+    if settings.secret_key is not None and settings.secret_key.get_secret_value():
+        return settings.secret_key.get_secret_value()
+    path = settings.data_dir / ".dev-secret-key"
+    if path.exists():
+        return path.read_text().strip()
+    log.warning("SECRET_KEY is not set: using a generated development key in %s", path)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    # Write aside, then link into place: link fails if another worker won the race, and
+    # nobody ever reads a half-written file.
+    tmp = path.with_name(f".dev-secret-key.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        key = path.read_text().strip()
+    finally:
+        tmp.unlink()
+    return key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,71 @@
+"""Fixed-window rate counters kept in the database, so every worker and host agrees."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import delete
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from app.models import RateCounter
+
+
+@dataclass(frozen=True)
+class Limit:
+    name: str
+    limit: int
+    window_seconds: int
+
+
+class RateLimited(Exception):
+    def __init__(self, limit: Limit, retry_after: int) -> None:
+        super().__init__(limit.name)
+        self.limit = limit
+        self.retry_after = retry_after
+
+
+def _upsert(session: Session, key: str, window_start: int, expires_at: int) -> int:
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(RateCounter).values(
+        key=key, window_start=window_start, count=1, expires_at=expires_at
+    )
+    # One statement both creates and increments the counter: concurrent requests in
+    # other workers can't both read the old value.
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[RateCounter.key, RateCounter.window_start],
+        set_={"count": RateCounter.count + 1},
+    ).returning(RateCounter.count)
+    return int(session.execute(stmt).scalar_one())
+
+
+def hit(session: Session, limit: Limit, subject: str, *, now: float | None = None) -> None:
+    """Count one event for `subject`; raise RateLimited when it exceeds the limit.
+
+    The caller commits: a rejected event is counted too, so hammering doesn't reset anything.
+    """
+    now = time.time() if now is None else now
+    window_start = int(now // limit.window_seconds) * limit.window_seconds
+    expires_at = window_start + limit.window_seconds
+    count = _upsert(session, f"{limit.name}:{subject}", window_start, expires_at)
+    if count > limit.limit:
+        raise RateLimited(limit, max(1, int(expires_at - now) + 1))
+
+
+def peek_exceeded(session: Session, limit: Limit, subject: str) -> int | None:
+    """Seconds until the window resets if `subject` is already over the limit, else None."""
+    now = time.time()
+    window_start = int(now // limit.window_seconds) * limit.window_seconds
+    row = session.get(RateCounter, (f"{limit.name}:{subject}", window_start))
+    if row is not None and row.count >= limit.limit:
+        return max(1, int(window_start + limit.window_seconds - now) + 1)
+    return None
+
+
+def purge_expired(session: Session, *, now: float | None = None) -> int:
+    now = time.time() if now is None else now
+    result = session.execute(delete(RateCounter).where(RateCounter.expires_at < int(now)))
+    return result.rowcount or 0

@@ -1,0 +1,100 @@
+"""Password hashing, access tokens (JWT) and refresh-token secrets."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import anyio
+import jwt
+from passlib.hash import scrypt
+
+# OWASP's scrypt settings: N=2^14, r=8, p=5 (16 MiB per hash); ~200 ms on this hardware.
+_hasher = scrypt.using(rounds=14, block_size=8, parallelism=5)
+
+JWT_ALGORITHM = "HS256"
+
+
+class PasswordHasher:
+    """Hashes off the event loop, at most `limit` at once: each hash holds 16 MiB, so a
+    burst of logins queues instead of exhausting memory or starving other requests."""
+
+    def __init__(self, limit: int) -> None:
+        self._limiter = anyio.CapacityLimiter(limit)
+        # A real hash of a random password: verifying unknown users against it costs the
+        # same as a real check, so timing does not reveal which usernames exist.
+        self._dummy_hash = _hasher.hash(secrets.token_urlsafe(16))
+
+    async def hash(self, password: str) -> str:
+        return await anyio.to_thread.run_sync(_hasher.hash, password, limiter=self._limiter)
+
+    async def verify(self, password: str, password_hash: str | None) -> bool:
+        target = password_hash or self._dummy_hash
+        ok = await anyio.to_thread.run_sync(_verify, password, target, limiter=self._limiter)
+        return ok and password_hash is not None
+
+
+def _verify(password: str, password_hash: str) -> bool:
+    try:
+        return _hasher.verify(password, password_hash)
+    except (ValueError, TypeError):
+        return False
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: int
+    jti: str
+    expires_at: datetime
+
+
+def create_access_token(user_id: int, key: str, ttl_seconds: int) -> tuple[str, int]:
+    now = datetime.now(UTC)
+    payload = {
+        "sub": str(user_id),
+        "iat": now,
+        "nbf": now,
+        "exp": now + timedelta(seconds=ttl_seconds),
+        "jti": uuid.uuid4().hex,
+        "typ": "access",
+    }
+    return jwt.encode(payload, key, algorithm=JWT_ALGORITHM), ttl_seconds
+
+
+def decode_access_token(token: str, key: str) -> AccessClaims | None:
+    """The claims of a valid token, or None. The algorithm is pinned: `alg: none` and
+    tokens signed with anything else are rejected by PyJWT before the signature check."""
+    try:
+        payload = jwt.decode(
+            token,
+            key,
+            algorithms=[JWT_ALGORITHM],
+            options={"require": ["exp", "iat", "sub", "jti"]},
+            leeway=5,
+        )
+    except jwt.PyJWTError:
+        return None
+    if payload.get("typ") != "access":
+        return None
+    try:
+        user_id = int(payload["sub"])
+    except (TypeError, ValueError):
+        return None
+    return AccessClaims(
+        user_id=user_id,
+        jti=str(payload["jti"]),
+        expires_at=datetime.fromtimestamp(payload["exp"], UTC),
+    )
+
+
+def new_refresh_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_refresh_secret(secret: str, key: str) -> str:
+    """Refresh tokens are stored as keyed hashes: a leaked table cannot be replayed."""
+    return hmac.new(key.encode(), secret.encode(), hashlib.sha256).hexdigest()
