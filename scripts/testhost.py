@@ -327,9 +327,10 @@ class TestHost:
             try:
                 host.run_dir.mkdir(parents=True)
             except FileExistsError:
-                if host.is_up() or _pid_alive(host._state().get("owner", 0)):
+                if _pid_alive(host._state().get("owner", 0)):
                     continue
-                host._cleanup_stale()  # a crashed run's slot
+                # Its test session died (killed pytest): nobody will tear that host down.
+                host.down()
             host._save_state({"owner": os.getpid()})
             return host
         raise TestHostError("no free test-host slot in 10.231.0.0/24")
@@ -362,9 +363,7 @@ class TestHost:
         """Power off, remove the per-run copy (unless keep) and undo the network changes."""
         self._stop()
         self._network_down()
-        root = self.run_dir / "root"
-        if os.path.ismount(root):
-            _sh(["umount", str(root)], check=False)
+        self._unmount_root()
         if not keep:
             shutil.rmtree(self.run_dir, ignore_errors=True)
 
@@ -464,9 +463,7 @@ class TestHost:
             return
         self._stop()
         self._network_down()
-        root = self.run_dir / "root"
-        if os.path.ismount(root):
-            _sh(["umount", str(root)], check=False)
+        self._unmount_root()
         # Keep only the slot claim (free_slot); everything else was the dead run's.
         owner = self._state().get("owner")
         shutil.rmtree(self.run_dir, ignore_errors=True)
@@ -474,6 +471,14 @@ class TestHost:
             self._save_state({"owner": owner})
 
     # ----- filesystem
+
+    def _unmount_root(self) -> None:
+        root = self.run_dir / "root"
+        if os.path.ismount(root):
+            _sh(["umount", str(root)], check=False)
+        if os.path.ismount(root):
+            # Never rmtree through a live mount: that deletes files of a running container.
+            raise TestHostError(f"{root} is still mounted (busy); not removing it")
 
     def _mount_overlay(self, rootfs: Path) -> None:
         # Copy-on-write: the cached rootfs stays pristine, a boot costs no copying, and the upper
@@ -549,8 +554,15 @@ class TestHost:
         start = time.monotonic()
         # PID 1 here is not systemd and there is no machined: --register=no --keep-unit are what
         # make nspawn work at all. Own session so it outlives the CLI `up`.
+        cgroups = self._own_cgroups()
         proc = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, start_new_session=True
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            env=env,
+            start_new_session=True,
+            preexec_fn=lambda: _join_cgroups(cgroups),
         )
         log.close()
         self._save_state({"nspawn_pid": proc.pid})
@@ -641,18 +653,63 @@ class TestHost:
                 if not _wait_gone(nspawn, KILL_TIMEOUT):
                     os.killpg(nspawn, signal.SIGKILL)
                     _wait_gone(nspawn, KILL_TIMEOUT)
+        self._kill_leftover_processes()
         self._save_state({"nspawn_pid": 0, "init_pid": 0})
         self._clean_nspawn_leftovers()
 
+    def _kill_leftover_processes(self) -> None:
+        # If nspawn itself died (killed, crashed), the container's init lives on, orphaned,
+        # with its veth and mounts. SIGKILL to a PID namespace's init ends the whole namespace.
+        deadline = time.monotonic() + KILL_TIMEOUT
+        while pids := _cgroup_pids(self._own_cgroups()):
+            if time.monotonic() > deadline:
+                raise TestHostError(f"processes {sorted(pids)} of {self.name} won't die")
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.1)
+
+    def _own_cgroups(self) -> list[Path]:
+        """A cgroup per host in the systemd-tracking hierarchies, created empty.
+
+        With --keep-unit nspawn puts the container in `<its own cgroup>/payload`. Started from
+        the root cgroup (no systemd here), two hosts would share /payload — and their systemds
+        the same system.slice/*.service cgroups. A cgroup of its own per host keeps them apart
+        and makes teardown exact.
+        """
+        roots = [Path("/sys/fs/cgroup/unified"), Path("/sys/fs/cgroup/systemd")]
+        if not any(r.is_dir() for r in roots):
+            roots = [Path("/sys/fs/cgroup")]  # pure cgroup v2 host
+        paths = []
+        for root in roots:
+            if (root / "cgroup.procs").exists():
+                path = root / f"chatbot-testhost-{self.name}"
+                path.mkdir(exist_ok=True)
+                paths.append(path)
+        return paths
+
     def _clean_nspawn_leftovers(self) -> None:
         # nspawn can't remove these here: /run is not a tmpfs, and without systemd as PID 1 its
-        # payload/supervisor cgroups stay behind in the root cgroup of each hierarchy.
+        # payload/supervisor cgroups stay behind.
         shutil.rmtree(f"/run/systemd/nspawn/propagate/{self.name}", ignore_errors=True)
-        if self._other_hosts_up():
-            return  # another host's nspawn uses the same payload/supervisor cgroups
-        for hierarchy in Path("/sys/fs/cgroup").iterdir():
-            for leaf in ("payload", "supervisor"):
-                _rmdir_cgroup_tree(hierarchy / leaf)
+        for path in self._own_cgroups():
+            _rmdir_cgroup_tree(path)
+
+
+def _cgroup_pids(paths: list[Path]) -> set[int]:
+    pids: set[int] = set()
+    for path in paths:
+        for procs in path.rglob("cgroup.procs"):
+            with contextlib.suppress(OSError, ValueError):
+                pids.update(int(line) for line in procs.read_text().split())
+    return pids
+
+
+def _join_cgroups(paths: list[Path]) -> None:
+    """In the child before exec: move into the host's own cgroups (see _own_cgroups)."""
+    for path in paths:
+        with contextlib.suppress(OSError):
+            (path / "cgroup.procs").write_text("0")
 
 
 def _rmdir_cgroup_tree(path: Path) -> None:
