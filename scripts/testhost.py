@@ -288,7 +288,9 @@ def _customise(
     # Address config is per boot (see _prepare_root); here only the services.
     _chroot(rootfs, "systemctl", "enable", "systemd-networkd", "ssh")
     # The stock 80-container-host0.network asks for DHCP, which nobody serves here.
-    (rootfs / "etc/systemd/network/80-container-host0.network").symlink_to("/dev/null")
+    dhcp = rootfs / "etc/systemd/network/80-container-host0.network"
+    dhcp.unlink(missing_ok=True)
+    dhcp.symlink_to("/dev/null")
 
 
 # --------------------------------------------------------------------------- boot
