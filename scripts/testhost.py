@@ -408,11 +408,11 @@ class TestHost:
         ]  # fmt: skip
 
     def write_inventory(self, path: str | os.PathLike[str]) -> Path:
-        """An Ansible inventory with this host alone in group [chatbot]."""
+        """An Ansible inventory: group [chatbot] with this host as `<name>.testhost`."""
         path = Path(path)
         path.write_text(
             "[chatbot]\n"
-            f"{self.name} ansible_host={self.address} ansible_user={SSH_USER} "
+            f"{self.name}.testhost ansible_host={self.address} ansible_user={SSH_USER} "
             f"ansible_ssh_private_key_file={self.key} "
             "ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null' "
             "ansible_python_interpreter=/usr/bin/python3\n"
