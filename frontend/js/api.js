@@ -1,0 +1,254 @@
+// The only module that talks to the server. It keeps the access token in memory (never in
+// storage, so an XSS-free page is the only thing that can read it); the refresh token is an
+// httpOnly cookie the browser sends to /auth/refresh on its own. A 401 triggers one refresh
+// and one retry of the original request — streams included — and only a failed refresh
+// reports the session as over.
+
+export class ApiError extends Error {
+  /**
+   * @param {number} status HTTP status, or 0 when the network failed
+   * @param {unknown} detail the API's `detail` (string, or a list of {loc, msg} for 422)
+   * @param {number|null} retryAfter seconds from the Retry-After header
+   */
+  constructor(status, detail, retryAfter = null) {
+    super(typeof detail === "string" ? detail : `HTTP ${status}`);
+    this.status = status;
+    this.detail = detail;
+    this.retryAfter = retryAfter;
+  }
+}
+
+// The refresh cookie is httpOnly, so the page can't see whether one exists. This flag (not a
+// secret) remembers that this browser logged in, so a first visit doesn't make a refresh call
+// that can only fail and show a 401 in the console.
+const SESSION_HINT = "signedIn";
+
+let accessToken = null;
+let refreshing = null;
+let onSessionLost = () => {};
+
+/** Called once by main.js: what to do when the session cannot be refreshed. */
+export function setSessionLostHandler(handler) {
+  onSessionLost = handler;
+}
+
+/** Whether an access token is held (the session may still need a refresh). */
+export function hasSession() {
+  return accessToken !== null;
+}
+
+function retryAfterOf(response) {
+  const value = response.headers.get("Retry-After");
+  if (!value) return null;
+  const seconds = Number.parseInt(value, 10);
+  if (Number.isFinite(seconds)) return seconds;
+  const date = Date.parse(value);
+  return Number.isFinite(date) ? Math.max(0, Math.ceil((date - Date.now()) / 1000)) : null;
+}
+
+async function errorFrom(response) {
+  let detail = response.statusText;
+  try {
+    const body = await response.json();
+    if (body && "detail" in body) detail = body.detail;
+  } catch {
+    // Not JSON (a proxy's error page, say): the status text is all we have.
+  }
+  return new ApiError(response.status, detail, retryAfterOf(response));
+}
+
+async function send(method, path, { body, signal, auth = true } = {}) {
+  const headers = {};
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (auth && accessToken) headers.Authorization = `Bearer ${accessToken}`;
+  try {
+    return await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal,
+      credentials: "same-origin",
+    });
+  } catch (err) {
+    if (err.name === "AbortError") throw err;
+    throw new ApiError(0, "network");
+  }
+}
+
+/** POST /auth/refresh once, shared by every caller that hit a 401 at the same time. */
+function refresh() {
+  refreshing ??= (async () => {
+    try {
+      const response = await send("POST", "/auth/refresh", { auth: false });
+      if (!response.ok) {
+        accessToken = null;
+        localStorage.removeItem(SESSION_HINT);
+        return null;
+      }
+      const session = await response.json();
+      accessToken = session.access_token;
+      return session;
+    } catch {
+      return null;
+    } finally {
+      refreshing = null;
+    }
+  })();
+  return refreshing;
+}
+
+/** Sends with the bearer token; on 401 refreshes once and retries once. */
+async function authed(method, path, options = {}) {
+  let response = await send(method, path, options);
+  if (response.status === 401) {
+    const session = await refresh();
+    if (!session) {
+      onSessionLost();
+      throw await errorFrom(response);
+    }
+    response = await send(method, path, options);
+    if (response.status === 401) {
+      accessToken = null;
+      onSessionLost();
+    }
+  }
+  if (!response.ok) throw await errorFrom(response);
+  return response;
+}
+
+async function json(method, path, body) {
+  const response = await authed(method, path, { body });
+  return response.status === 204 ? null : response.json();
+}
+
+async function publicJson(method, path, body) {
+  const response = await send(method, path, { body, auth: false });
+  if (!response.ok) throw await errorFrom(response);
+  return response.json();
+}
+
+// -- accounts -----------------------------------------------------------------------------
+
+/** On page load: the refresh cookie, if any, becomes a session. Returns it or null. */
+export async function restoreSession() {
+  if (!localStorage.getItem(SESSION_HINT)) return null;
+  const session = await refresh();
+  if (!session) localStorage.removeItem(SESSION_HINT);
+  return session;
+}
+
+export async function login(username, password) {
+  const session = await publicJson("POST", "/login", { username, password });
+  accessToken = session.access_token;
+  localStorage.setItem(SESSION_HINT, "1");
+  return session;
+}
+
+export function register(fields) {
+  return publicJson("POST", "/register", fields);
+}
+
+export async function logout() {
+  try {
+    await send("POST", "/logout");
+  } finally {
+    accessToken = null;
+    localStorage.removeItem(SESSION_HINT);
+  }
+}
+
+export const me = () => json("GET", "/me");
+
+export async function changePassword(fields) {
+  const session = await json("POST", "/me/password", fields);
+  accessToken = session.access_token;
+  return session;
+}
+
+export async function deleteAccount(password) {
+  await json("DELETE", "/me", { password });
+  accessToken = null;
+  localStorage.removeItem(SESSION_HINT);
+}
+
+export const exportData = () => json("GET", "/me/export");
+
+export const getConfig = () => publicJson("GET", "/config");
+
+// -- conversations ------------------------------------------------------------------------
+
+export const createConversation = () => json("POST", "/session");
+
+export function listConversations(q = "") {
+  const params = new URLSearchParams({ limit: "100", offset: "0" });
+  if (q) params.set("q", q);
+  return json("GET", `/conversations?${params}`);
+}
+
+export const renameConversation = (id, title) =>
+  json("PATCH", `/conversations/${encodeURIComponent(id)}`, { title });
+
+export const deleteConversation = (id) => json("DELETE", `/conversations/${encodeURIComponent(id)}`);
+
+/** Every message of a conversation, oldest first (pages back with `before` as needed). */
+export async function listMessages(id) {
+  const all = [];
+  let before = null;
+  for (;;) {
+    const params = new URLSearchParams({ limit: "100" });
+    if (before) params.set("before", before);
+    const page = await json("GET", `/conversations/${encodeURIComponent(id)}/messages?${params}`);
+    all.unshift(...page.items);
+    if (!page.has_more || page.items.length === 0) return all;
+    before = page.items[0].id;
+  }
+}
+
+// -- chat stream --------------------------------------------------------------------------
+
+/**
+ * POST /chat/stream and feed its events to `onToken`. Resolves with the `done` event's data;
+ * rejects with ApiError for an error response or an `error` event, with AbortError on stop.
+ * fetch + ReadableStream rather than EventSource: this is a POST with a bearer header.
+ */
+export async function streamChat(payload, { onToken, signal }) {
+  const response = await authed("POST", "/chat/stream", { body: payload, signal });
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  let event = "message";
+  let data = [];
+  let done = null;
+
+  const dispatch = () => {
+    if (data.length === 0) return;
+    const parsed = JSON.parse(data.join("\n"));
+    if (event === "token") onToken(parsed.text ?? "");
+    else if (event === "done") done = parsed;
+    else if (event === "error") throw new ApiError(parsed.status ?? 502, parsed.detail ?? "");
+    event = "message";
+    data = [];
+  };
+
+  for (;;) {
+    let chunk;
+    try {
+      chunk = await reader.read();
+    } catch (err) {
+      if (err.name === "AbortError") throw err;
+      throw new ApiError(0, "connection lost");
+    }
+    if (chunk.done) break;
+    buffer += chunk.value;
+    const lines = buffer.split(/\r\n|\r|\n/);
+    buffer = lines.pop(); // the last piece may be an incomplete line
+    for (const line of lines) {
+      if (line === "") dispatch();
+      else if (line.startsWith(":")) continue; // keep-alive comment (": ping")
+      else if (line.startsWith("event:")) event = line.slice(6).trim();
+      else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+    }
+  }
+  dispatch();
+  if (!done) throw new ApiError(0, "connection lost");
+  return done;
+}

@@ -1,0 +1,27 @@
+// Copy text to the clipboard. navigator.clipboard exists only in secure contexts (HTTPS or
+// localhost); an appliance served over plain HTTP on a LAN falls back to a hidden textarea.
+
+export async function copyText(text) {
+  if (navigator.clipboard && window.isSecureContext) {
+    try {
+      await navigator.clipboard.writeText(text);
+      return true;
+    } catch {
+      // Permission denied (e.g. a headless browser): try the old way below.
+    }
+  }
+  const area = document.createElement("textarea");
+  area.value = text;
+  area.setAttribute("readonly", "");
+  area.className = "offscreen";
+  document.body.append(area);
+  area.select();
+  let ok = false;
+  try {
+    ok = document.execCommand("copy");
+  } catch {
+    ok = false;
+  }
+  area.remove();
+  return ok;
+}

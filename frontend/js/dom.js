@@ -1,0 +1,50 @@
+// Small DOM helpers shared by the views. Text always goes in through textContent.
+
+/** Build an element: h("button", {class: "x", type: "button", onclick: fn}, "label", child). */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === false || value === null || value === undefined) continue;
+    if (name.startsWith("on")) el.addEventListener(name.slice(2), value);
+    else if (name === "class") el.className = value;
+    else el.setAttribute(name, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+/** A decorative icon drawn by CSS (css/base.css, .icon-<name>). */
+export const icon = (name) => h("span", { class: `icon icon-${name}`, "aria-hidden": "true" });
+
+/** Show `text` in an error element, or hide it when `text` is empty. */
+export function showText(el, text) {
+  el.textContent = text ?? "";
+  el.hidden = !text;
+}
+
+let toastTimer = null;
+
+/** A short status message at the bottom of the screen (role=status, read by screen readers). */
+export function toast(text) {
+  const el = document.getElementById("toast");
+  el.textContent = text;
+  el.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => (el.hidden = true), 3500);
+}
+
+/** A modal yes/no question in the shared <dialog>; resolves true on confirm. */
+export function confirmDialog({ title, text, confirm }) {
+  const dialog = document.getElementById("confirm-dialog");
+  document.getElementById("confirm-title").textContent = title;
+  document.getElementById("confirm-text").textContent = text;
+  document.getElementById("confirm-ok").textContent = confirm;
+  dialog.returnValue = "";
+  dialog.showModal();
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+  });
+}

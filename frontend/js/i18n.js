@@ -1,0 +1,242 @@
+// UI strings in Brazilian Portuguese (the original project's language) and English.
+// The language follows navigator.language until the user picks one; the pick is kept in
+// localStorage. Static markup is translated through data-i18n / data-i18n-attr attributes,
+// views that build DOM call t() and re-render on the "languagechange" event.
+
+const STRINGS = {
+  en: {
+    appName: "Chatbot",
+    authSubtitle: "Your private assistant",
+    logIn: "Log in",
+    signUp: "Sign up",
+    createAccount: "Create account",
+    username: "Username",
+    email: "Email",
+    password: "Password",
+    passwordConfirm: "Confirm password",
+    usernameHint: "3–32 letters, digits, _ . -",
+    passwordHint: "At least 8 characters",
+    show: "Show",
+    hide: "Hide",
+    showPassword: "Show password",
+    hidePassword: "Hide password",
+    registered: "Account created. You are now logged in.",
+    sessionExpired: "Your session ended. Please log in again.",
+    accountDeleted: "Your account and conversations were deleted.",
+    wrongCredentials: "Wrong username or password.",
+    required: "Required.",
+    passwordsDiffer: "The passwords don't match.",
+    throttled: "Too many attempts. Try again in {seconds} s.",
+    throttledNoTime: "Too many attempts. Try again in a moment.",
+    networkError: "Can't reach the server. Check your connection.",
+    genericError: "Something went wrong ({status}).",
+    language: "Language",
+    themeToggle: "Switch dark/light theme",
+    skipToComposer: "Skip to message box",
+    conversations: "Conversations",
+    newChat: "New chat",
+    searchLabel: "Search conversations",
+    searchPlaceholder: "Search…",
+    noConversations: "No conversations yet.",
+    noMatches: "No conversation matches.",
+    rename: "Rename",
+    renameLabel: "New title",
+    delete: "Delete",
+    deleteChatTitle: "Delete this conversation?",
+    deleteChatText: "“{title}” and all its messages will be deleted.",
+    openMenu: "Open conversations",
+    closeMenu: "Close conversations",
+    accountMenu: "Account",
+    exportConversations: "Export conversations",
+    changePassword: "Change password",
+    currentPassword: "Current password",
+    newPassword: "New password",
+    passwordChanged: "Password changed. Other sessions were logged out.",
+    wrongPassword: "Wrong password.",
+    deleteAccount: "Delete account",
+    deleteAccountWarning: "This deletes your account and every conversation. It cannot be undone.",
+    confirmWithPassword: "Type your password to confirm",
+    deleteForever: "Delete forever",
+    exported: "Export downloaded.",
+    logOut: "Log out",
+    cancel: "Cancel",
+    save: "Save",
+    retry: "Retry",
+    messagesLabel: "Messages",
+    messageLabel: "Message",
+    composerPlaceholder: "Send a message…",
+    composerHint: "Enter sends · Shift+Enter for a new line",
+    send: "Send",
+    stop: "Stop",
+    you: "You",
+    assistant: "Assistant",
+    copy: "Copy",
+    copied: "Copied",
+    copyCode: "Copy code",
+    copyAnswer: "Copy answer",
+    regenerate: "Regenerate",
+    stopped: "Stopped — this answer was not saved.",
+    jumpLatest: "Jump to the latest message",
+    emptyTitle: "How can I help?",
+    suggestions: [
+      "Explain how HTTPS keeps my data safe",
+      "Write a Python function that checks if a word is a palindrome",
+      "Give me three ideas for a weekend trip",
+      "Summarize the pros and cons of SQLite vs PostgreSQL",
+    ],
+    demoBanner: "Demo mode: no Gemini key is configured, answers come from the offline demo model.",
+    modelFailed: "The model failed to answer. Nothing was saved.",
+    modelBusy: "The model is overloaded right now. Try again in a moment.",
+    modelTimeout: "The model took too long to answer.",
+    chatBusy: "Another answer is being generated in this conversation.",
+    chatThrottled: "You're sending messages too fast. Try again in {seconds} s.",
+    chatTooLong: "The message is too long.",
+    connectionLost: "The connection was lost before the answer finished.",
+    notFound: "This conversation no longer exists.",
+    untitled: "New chat",
+    loading: "Loading…",
+  },
+  "pt-BR": {
+    appName: "Chatbot",
+    authSubtitle: "Seu assistente particular",
+    logIn: "Entrar",
+    signUp: "Criar conta",
+    createAccount: "Criar conta",
+    username: "Nome de usuário",
+    email: "E-mail",
+    password: "Senha",
+    passwordConfirm: "Confirme a senha",
+    usernameHint: "3 a 32 letras, dígitos, _ . -",
+    passwordHint: "Pelo menos 8 caracteres",
+    show: "Mostrar",
+    hide: "Ocultar",
+    showPassword: "Mostrar senha",
+    hidePassword: "Ocultar senha",
+    registered: "Conta criada. Você já está conectado.",
+    sessionExpired: "Sua sessão terminou. Entre novamente.",
+    accountDeleted: "Sua conta e suas conversas foram excluídas.",
+    wrongCredentials: "Usuário ou senha incorretos.",
+    required: "Obrigatório.",
+    passwordsDiffer: "As senhas não coincidem.",
+    throttled: "Muitas tentativas. Tente de novo em {seconds} s.",
+    throttledNoTime: "Muitas tentativas. Tente de novo daqui a pouco.",
+    networkError: "Não foi possível falar com o servidor. Verifique sua conexão.",
+    genericError: "Algo deu errado ({status}).",
+    language: "Idioma",
+    themeToggle: "Alternar tema claro/escuro",
+    skipToComposer: "Ir para a caixa de mensagem",
+    conversations: "Conversas",
+    newChat: "Nova conversa",
+    searchLabel: "Buscar conversas",
+    searchPlaceholder: "Buscar…",
+    noConversations: "Nenhuma conversa ainda.",
+    noMatches: "Nenhuma conversa encontrada.",
+    rename: "Renomear",
+    renameLabel: "Novo título",
+    delete: "Excluir",
+    deleteChatTitle: "Excluir esta conversa?",
+    deleteChatText: "“{title}” e todas as suas mensagens serão excluídas.",
+    openMenu: "Abrir conversas",
+    closeMenu: "Fechar conversas",
+    accountMenu: "Conta",
+    exportConversations: "Exportar conversas",
+    changePassword: "Alterar senha",
+    currentPassword: "Senha atual",
+    newPassword: "Nova senha",
+    passwordChanged: "Senha alterada. As outras sessões foram encerradas.",
+    wrongPassword: "Senha incorreta.",
+    deleteAccount: "Excluir conta",
+    deleteAccountWarning: "Isto exclui sua conta e todas as conversas. Não há como desfazer.",
+    confirmWithPassword: "Digite sua senha para confirmar",
+    deleteForever: "Excluir para sempre",
+    exported: "Exportação baixada.",
+    logOut: "Sair",
+    cancel: "Cancelar",
+    save: "Salvar",
+    retry: "Tentar de novo",
+    messagesLabel: "Mensagens",
+    messageLabel: "Mensagem",
+    composerPlaceholder: "Envie uma mensagem…",
+    composerHint: "Enter envia · Shift+Enter quebra a linha",
+    send: "Enviar",
+    stop: "Parar",
+    you: "Você",
+    assistant: "Assistente",
+    copy: "Copiar",
+    copied: "Copiado",
+    copyCode: "Copiar código",
+    copyAnswer: "Copiar resposta",
+    regenerate: "Gerar de novo",
+    stopped: "Interrompida — esta resposta não foi salva.",
+    jumpLatest: "Ir para a última mensagem",
+    emptyTitle: "Como posso ajudar?",
+    suggestions: [
+      "Explique como o HTTPS protege meus dados",
+      "Escreva uma função Python que verifica se uma palavra é um palíndromo",
+      "Dê três ideias de passeio para o fim de semana",
+      "Resuma prós e contras de SQLite e PostgreSQL",
+    ],
+    demoBanner: "Modo demonstração: nenhuma chave do Gemini configurada, as respostas vêm do modelo offline.",
+    modelFailed: "O modelo não conseguiu responder. Nada foi salvo.",
+    modelBusy: "O modelo está sobrecarregado agora. Tente de novo em instantes.",
+    modelTimeout: "O modelo demorou demais para responder.",
+    chatBusy: "Outra resposta está sendo gerada nesta conversa.",
+    chatThrottled: "Você está enviando mensagens rápido demais. Tente de novo em {seconds} s.",
+    chatTooLong: "A mensagem é longa demais.",
+    connectionLost: "A conexão caiu antes de a resposta terminar.",
+    notFound: "Esta conversa não existe mais.",
+    untitled: "Nova conversa",
+    loading: "Carregando…",
+  },
+};
+
+const STORAGE_KEY = "lang";
+export const LANGUAGES = Object.keys(STRINGS);
+
+function detect() {
+  const saved = localStorage.getItem(STORAGE_KEY);
+  if (saved && STRINGS[saved]) return saved;
+  const preferred = navigator.languages?.length ? navigator.languages : [navigator.language];
+  for (const tag of preferred) {
+    if (!tag) continue;
+    if (tag.toLowerCase().startsWith("pt")) return "pt-BR";
+    if (tag.toLowerCase().startsWith("en")) return "en";
+  }
+  return "pt-BR";
+}
+
+let current = detect();
+
+export function lang() {
+  return current;
+}
+
+/** The string for `key` in the current language, with {name} placeholders filled in. */
+export function t(key, vars = {}) {
+  const value = STRINGS[current][key] ?? STRINGS.en[key] ?? key;
+  if (typeof value !== "string") return value;
+  return value.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ""));
+}
+
+/** Fill every data-i18n element under `root` (textContent only, never HTML). */
+export function translate(root = document) {
+  document.documentElement.lang = current;
+  for (const el of root.querySelectorAll("[data-i18n]")) {
+    el.textContent = t(el.dataset.i18n);
+  }
+  // data-i18n-attr="aria-label:key;placeholder:other"
+  for (const el of root.querySelectorAll("[data-i18n-attr]")) {
+    for (const pair of el.dataset.i18nAttr.split(";")) {
+      const [attr, key] = pair.split(":");
+      el.setAttribute(attr, t(key));
+    }
+  }
+}
+
+export function setLang(next) {
+  if (!STRINGS[next] || next === current) return;
+  current = next;
+  localStorage.setItem(STORAGE_KEY, next);
+  translate();
+  document.dispatchEvent(new CustomEvent("languagechange"));
+}

@@ -1,0 +1,163 @@
+// Account menu: export my conversations, change password, delete my account, log out.
+
+import * as api from "../api.js";
+import { state } from "../state.js";
+import { t } from "../i18n.js";
+import { showText, toast } from "../dom.js";
+import { describe } from "../errors.js";
+import { showApiError } from "./auth.js";
+
+const $ = (id) => document.getElementById(id);
+let onLoggedOut = () => {};
+
+function menuItems() {
+  return [...$("account-menu").querySelectorAll("[role=menuitem]")];
+}
+
+function openMenu() {
+  $("account-menu").hidden = false;
+  $("account-button").setAttribute("aria-expanded", "true");
+  menuItems()[0].focus();
+}
+
+function closeMenu({ focusButton = false } = {}) {
+  if ($("account-menu").hidden) return;
+  $("account-menu").hidden = true;
+  $("account-button").setAttribute("aria-expanded", "false");
+  if (focusButton) $("account-button").focus();
+}
+
+/** Arrow keys, Home/End move through the items; Escape and Tab close (ARIA menu pattern). */
+function onMenuKey(e) {
+  const items = menuItems();
+  const index = items.indexOf(document.activeElement);
+  const moves = { ArrowDown: index + 1, ArrowUp: index - 1, Home: 0, End: items.length - 1 };
+  if (e.key in moves) {
+    e.preventDefault();
+    items[(moves[e.key] + items.length) % items.length].focus();
+  } else if (e.key === "Escape") {
+    e.preventDefault();
+    closeMenu({ focusButton: true });
+  } else if (e.key === "Tab") {
+    closeMenu();
+  }
+}
+
+function resetFormErrors(form) {
+  for (const el of form.querySelectorAll(".field-error, .form-error")) showText(el, "");
+  for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
+}
+
+function resetForm(form) {
+  form.reset();
+  resetFormErrors(form);
+  renderAccount(); // reset() emptied the hidden username field
+}
+
+function openDialog(id) {
+  const dialog = $(id);
+  resetForm(dialog.querySelector("form"));
+  dialog.showModal();
+  dialog.querySelector("input:not(.account-username)")?.focus();
+}
+
+async function exportConversations() {
+  try {
+    const data = await api.exportData();
+    const blob = new Blob([JSON.stringify(data, null, 2)], { type: "application/json" });
+    const url = URL.createObjectURL(blob);
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = `chat-export-${state.user?.username ?? "me"}-${new Date().toISOString().slice(0, 10)}.json`;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    // Give the download a moment to start before the URL stops existing.
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    toast(t("exported"));
+  } catch (err) {
+    toast(describe(err));
+  }
+}
+
+async function submitPassword(e) {
+  e.preventDefault();
+  const form = e.currentTarget;
+  resetFormErrors(form);
+  if (form.new_password.value !== form.new_password_confirm.value) {
+    showText($("pw-new_password_confirm-error"), t("passwordsDiffer"));
+    return;
+  }
+  try {
+    await api.changePassword({
+      current_password: form.current_password.value,
+      new_password: form.new_password.value,
+      new_password_confirm: form.new_password_confirm.value,
+    });
+    $("password-dialog").close();
+    toast(t("passwordChanged"));
+  } catch (err) {
+    if (err.status === 401) showText($("pw-current_password-error"), t("wrongPassword"));
+    else showApiError("pw", err);
+  }
+}
+
+async function submitDeleteAccount(e) {
+  e.preventDefault();
+  const form = e.currentTarget;
+  resetFormErrors(form);
+  if (!form.password.value) {
+    showText($("da-password-error"), t("required"));
+    return;
+  }
+  try {
+    await api.deleteAccount(form.password.value);
+    $("delete-account-dialog").close();
+    onLoggedOut(t("accountDeleted"));
+  } catch (err) {
+    if (err.status === 401) showText($("da-password-error"), t("wrongPassword"));
+    else showApiError("da", err);
+  }
+}
+
+export function renderAccount() {
+  const name = state.user?.username ?? "";
+  $("account-name").textContent = name;
+  $("account-avatar").textContent = name.slice(0, 1).toUpperCase();
+  for (const input of document.querySelectorAll(".account-username")) input.value = name;
+  $("account-button").setAttribute("aria-label", `${t("accountMenu")}: ${name}`);
+}
+
+export function initAccountMenu({ loggedOut }) {
+  onLoggedOut = loggedOut;
+  $("account-button").addEventListener("click", () =>
+    $("account-menu").hidden ? openMenu() : closeMenu(),
+  );
+  $("account-menu").addEventListener("keydown", onMenuKey);
+  document.addEventListener("click", (e) => {
+    if (!e.target.closest(".account")) closeMenu();
+  });
+  const choose = (fn) => () => {
+    closeMenu();
+    fn();
+  };
+  $("menu-export").addEventListener("click", choose(exportConversations));
+  $("menu-password").addEventListener("click", choose(() => openDialog("password-dialog")));
+  $("menu-delete-account").addEventListener(
+    "click",
+    choose(() => openDialog("delete-account-dialog")),
+  );
+  $("menu-logout").addEventListener(
+    "click",
+    choose(async () => {
+      await api.logout().catch(() => {});
+      onLoggedOut("");
+    }),
+  );
+  $("password-form").addEventListener("submit", submitPassword);
+  $("delete-account-form").addEventListener("submit", submitDeleteAccount);
+  for (const button of document.querySelectorAll("dialog [data-close]")) {
+    button.addEventListener("click", () => button.closest("dialog").close());
+  }
+  document.addEventListener("languagechange", renderAccount);
+}

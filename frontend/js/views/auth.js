@@ -1,0 +1,171 @@
+// Log in / sign up screen: client-side checks for the obvious, the API's own messages inline
+// next to the field they concern (422 loc, 409 conflicts), throttling with its retry time.
+
+import * as api from "../api.js";
+import { describe, fieldErrors } from "../errors.js";
+import { t } from "../i18n.js";
+import { showText } from "../dom.js";
+
+let onLoggedIn = () => {};
+
+const $ = (id) => document.getElementById(id);
+
+function clearErrors(form) {
+  for (const el of form.querySelectorAll(".field-error, .form-error")) showText(el, "");
+  for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
+}
+
+/** Show `message` under the field `name` of the form whose ids start with `prefix`. */
+function fieldError(prefix, name, message) {
+  const input = $(`${prefix}-${name}`);
+  const slot = $(`${prefix}-${name}-error`);
+  if (!input || !slot) return false;
+  showText(slot, message);
+  input.setAttribute("aria-invalid", "true");
+  input.setAttribute("aria-describedby", slot.id);
+  return true;
+}
+
+/** Spread an ApiError over the form: per-field for 422, a form message otherwise. */
+export function showApiError(prefix, err, conflictField = null) {
+  const formError = $(`${prefix}-form-error`);
+  if (err.status === 422) {
+    const { fields, other } = fieldErrors(err.detail);
+    const leftover = [...other];
+    for (const [name, msg] of Object.entries(fields)) {
+      if (!fieldError(prefix, name, msg)) leftover.push(msg);
+    }
+    showText(formError, leftover.join(" "));
+  } else if (err.status === 409 && conflictField) {
+    const detail = typeof err.detail === "string" ? err.detail : describe(err);
+    const field = /e-?mail/i.test(detail) ? "email" : conflictField;
+    fieldError(prefix, field, detail);
+  } else {
+    showText(formError, describe(err));
+  }
+  document.querySelector(`[id^="${prefix}-"][aria-invalid]`)?.focus();
+}
+
+function requireFilled(prefix, form) {
+  let ok = true;
+  for (const input of form.querySelectorAll("input[required]")) {
+    if (!input.value) {
+      fieldError(prefix, input.name, t("required"));
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+function selectTab(which) {
+  const login = which === "login";
+  $("tab-login").setAttribute("aria-selected", String(login));
+  $("tab-register").setAttribute("aria-selected", String(!login));
+  $("login-form").hidden = !login;
+  $("register-form").hidden = login;
+  showText($("auth-notice"), "");
+  $(login ? "login-username" : "register-username").focus();
+}
+
+async function submitLogin(event) {
+  event.preventDefault();
+  const form = event.currentTarget;
+  clearErrors(form);
+  if (!requireFilled("login", form)) return;
+  const button = form.querySelector("[type=submit]");
+  button.disabled = true;
+  try {
+    const session = await api.login(form.username.value.trim(), form.password.value);
+    form.reset();
+    onLoggedIn(session);
+  } catch (err) {
+    if (err.status === 401) showText($("login-form-error"), t("wrongCredentials"));
+    else showApiError("login", err);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function submitRegister(event) {
+  event.preventDefault();
+  const form = event.currentTarget;
+  clearErrors(form);
+  if (!requireFilled("register", form)) return;
+  if (form.password.value !== form.password_confirm.value) {
+    fieldError("register", "password_confirm", t("passwordsDiffer"));
+    return;
+  }
+  const fields = {
+    username: form.username.value.trim(),
+    email: form.email.value.trim(),
+    password: form.password.value,
+    password_confirm: form.password_confirm.value,
+  };
+  const button = form.querySelector("[type=submit]");
+  button.disabled = true;
+  try {
+    await api.register(fields);
+    // Straight in: nobody wants to type the password they just chose a second time.
+    const session = await api.login(fields.username, fields.password);
+    form.reset();
+    onLoggedIn(session, { registered: true });
+  } catch (err) {
+    showApiError("register", err, "username");
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function labelToggle(button) {
+  const shown = button.getAttribute("aria-pressed") === "true";
+  button.textContent = shown ? t("hide") : t("show");
+  button.setAttribute("aria-label", shown ? t("hidePassword") : t("showPassword"));
+}
+
+/** Wire every "Show" button next to a password field (also used by the account dialogs). */
+export function initPasswordToggles(root = document) {
+  for (const button of root.querySelectorAll(".show-password")) {
+    labelToggle(button);
+    button.addEventListener("click", () => {
+      const input = $(button.getAttribute("aria-controls"));
+      const show = input.type === "password";
+      input.type = show ? "text" : "password";
+      button.setAttribute("aria-pressed", String(show));
+      labelToggle(button);
+    });
+  }
+  document.addEventListener("languagechange", () => {
+    for (const button of root.querySelectorAll(".show-password")) labelToggle(button);
+  });
+}
+
+export function initAuthView({ loggedIn }) {
+  onLoggedIn = loggedIn;
+  $("tab-login").addEventListener("click", () => selectTab("login"));
+  $("tab-register").addEventListener("click", () => selectTab("register"));
+  // Arrow keys move between the two tabs, as the ARIA tabs pattern expects.
+  for (const tab of [$("tab-login"), $("tab-register")]) {
+    tab.addEventListener("keydown", (e) => {
+      if (e.key === "ArrowLeft" || e.key === "ArrowRight") {
+        selectTab(tab.id === "tab-login" ? "register" : "login");
+        $(tab.id === "tab-login" ? "tab-register" : "tab-login").focus();
+      }
+    });
+  }
+  $("login-form").addEventListener("submit", submitLogin);
+  $("register-form").addEventListener("submit", submitRegister);
+  initPasswordToggles($("auth-view"));
+}
+
+/** Show the auth screen, optionally with a notice (session ended, account deleted). */
+export function showAuthView(notice = "") {
+  $("auth-view").hidden = false;
+  $("app-view").hidden = true;
+  for (const form of [$("login-form"), $("register-form")]) clearErrors(form);
+  showText($("auth-notice"), notice);
+  $("login-form").hidden = false;
+  $("register-form").hidden = true;
+  $("tab-login").setAttribute("aria-selected", "true");
+  $("tab-register").setAttribute("aria-selected", "false");
+  $("login-username").focus();
+}

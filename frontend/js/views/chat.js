@@ -1,0 +1,345 @@
+// The chat view: the messages of the open conversation, the composer, streaming answers with
+// Stop, regenerate, inline errors with Retry, and the empty state with suggestions.
+//
+// A turn is shown optimistically (the user's message and a growing answer) while it streams.
+// The server saves a turn only when it completes, so the view mirrors that:
+// - it completes: the messages get their server ids and stay;
+// - it fails (model error, throttling, lost connection): the turn is taken out again, the
+//   user's text goes back into the composer and an error with Retry appears;
+// - the user stops it: the partial answer stays on screen marked "stopped, not saved" (it is
+//   gone after a reload, as it was never stored) with a Retry that asks again.
+
+import * as api from "../api.js";
+import { state, set, subscribe, activeConversation, updateConversation } from "../state.js";
+import { t } from "../i18n.js";
+import { h, icon, toast } from "../dom.js";
+import { describeChat } from "../errors.js";
+import { renderMarkdown } from "../markdown.js";
+import { copyText } from "../clipboard.js";
+import { newChat, displayTitle } from "./sidebar.js";
+
+const $ = (id) => document.getElementById(id);
+const MAX_COMPOSER_PX = 220;
+
+let controller = null; // AbortController of the running stream
+let retryAction = null; // what the error's Retry button does
+let stickToBottom = true; // auto-scroll until the user scrolls up
+let frame = 0; // pending requestAnimationFrame for a streaming repaint
+let localSeq = 0;
+
+const localId = () => `local-${++localSeq}`;
+
+// -- rendering --------------------------------------------------------------------------
+
+function renderMessages() {
+  const list = $("message-list");
+  const lastSavedAi = findLastSavedAi();
+  list.replaceChildren(...state.messages.map((m) => renderMessage(m, m === lastSavedAi)));
+  $("empty-state").hidden = state.messages.length > 0;
+  list.hidden = state.messages.length === 0;
+  $("messages").setAttribute("aria-busy", String(state.streaming));
+  if (stickToBottom) scrollToBottom();
+}
+
+/** The answer that "Regenerate" would replace: the last message, when it is a saved answer. */
+function findLastSavedAi() {
+  const last = state.messages.at(-1);
+  return last && last.role === "ai" && !last.status && !state.streaming ? last : null;
+}
+
+function renderMessage(message, canRegenerate) {
+  const isAi = message.role === "ai";
+  const body = h("div", { class: isAi ? "bubble markdown" : "bubble plain" });
+  if (isAi) renderMarkdown(body, message.content);
+  else body.textContent = message.content;
+  if (message.status === "streaming") {
+    body.classList.add("streaming");
+    if (!message.content) body.append(h("span", { class: "typing", "aria-label": t("loading") }));
+  }
+
+  const article = h(
+    "article",
+    {
+      class: `message ${isAi ? "ai" : "user"}${message.status ? ` ${message.status}` : ""}`,
+      "data-id": message.id,
+      "aria-label": isAi ? t("assistant") : t("you"),
+    },
+    isAi ? h("div", { class: "avatar ai-avatar", "aria-hidden": "true" }, "✦") : null,
+    h("div", { class: "message-body" }, body, messageFooter(message, canRegenerate)),
+  );
+  message.element = body;
+  return article;
+}
+
+function messageFooter(message, canRegenerate) {
+  if (message.role !== "ai" || message.status === "streaming") return null;
+  if (message.status === "stopped") {
+    return h(
+      "div",
+      { class: "message-note" },
+      h("span", {}, t("stopped")),
+      h("button", { type: "button", class: "link-button", onclick: message.retry }, t("retry")),
+    );
+  }
+  const copy = h(
+    "button",
+    {
+      type: "button",
+      class: "icon-button small",
+      "aria-label": t("copyAnswer"),
+      title: t("copyAnswer"),
+      onclick: async () => {
+        await copyText(message.content);
+        toast(t("copied"));
+      },
+    },
+    icon("copy"),
+  );
+  const regenerate = canRegenerate
+    ? h(
+        "button",
+        {
+          type: "button",
+          class: "icon-button small regenerate-button",
+          "aria-label": t("regenerate"),
+          title: t("regenerate"),
+          onclick: () => runTurn({ regenerate: true }),
+        },
+        icon("refresh"),
+      )
+    : null;
+  return h("div", { class: "message-actions" }, copy, regenerate);
+}
+
+/** Repaint only the streaming answer, at most once per frame. */
+function paintStreaming(message) {
+  if (frame) return;
+  frame = requestAnimationFrame(() => {
+    frame = 0;
+    if (!message.element) return;
+    renderMarkdown(message.element, message.content);
+    if (stickToBottom) scrollToBottom();
+  });
+}
+
+function renderHeader() {
+  const conversation = activeConversation();
+  $("chat-title").textContent = state.activeId ? displayTitle(conversation) : t("newChat");
+  document.title = state.activeId ? `${displayTitle(conversation)} · ${t("appName")}` : t("appName");
+}
+
+function renderSuggestions() {
+  $("suggestions").replaceChildren(
+    ...t("suggestions").map((text) =>
+      h(
+        "button",
+        {
+          type: "button",
+          class: "suggestion",
+          onclick: () => {
+            $("composer-input").value = text;
+            send();
+          },
+        },
+        text,
+      ),
+    ),
+  );
+}
+
+function renderComposer() {
+  $("send-button").hidden = state.streaming;
+  $("stop-button").hidden = !state.streaming;
+}
+
+// -- scrolling ----------------------------------------------------------------------------
+
+function scrollToBottom() {
+  const box = $("messages");
+  box.scrollTop = box.scrollHeight;
+}
+
+function onScroll() {
+  const box = $("messages");
+  const distance = box.scrollHeight - box.scrollTop - box.clientHeight;
+  stickToBottom = distance < 48;
+  $("jump-latest").hidden = stickToBottom;
+}
+
+// -- errors -------------------------------------------------------------------------------
+
+function showError(message, retry) {
+  $("chat-error-text").textContent = message;
+  $("chat-error").hidden = false;
+  retryAction = retry;
+  $("chat-retry").hidden = !retry;
+}
+
+function hideError() {
+  $("chat-error").hidden = true;
+  retryAction = null;
+}
+
+// -- turns --------------------------------------------------------------------------------
+
+function autosize() {
+  const input = $("composer-input");
+  // CSSOM writes are allowed under the CSP (only style attributes in markup are blocked).
+  input.style.height = "auto";
+  input.style.height = `${Math.min(input.scrollHeight, MAX_COMPOSER_PX)}px`;
+}
+
+function send() {
+  const input = $("composer-input");
+  const text = input.value.trim();
+  if (!text || state.streaming) return;
+  runTurn({ text });
+}
+
+/**
+ * Ask for an answer: a new message (`text`) or a fresh answer to the last one (`regenerate`).
+ * See the comment at the top of this file for what each outcome leaves on screen.
+ */
+async function runTurn({ text = null, regenerate = false }) {
+  if (state.streaming) return;
+  hideError();
+  const input = $("composer-input");
+  let conversationId = state.activeId;
+  if (!conversationId) {
+    conversationId = await newChat();
+    if (!conversationId) return;
+  }
+
+  const before = state.messages.filter((m) => m.status !== "streaming");
+  const answer = { id: localId(), role: "ai", content: "", status: "streaming" };
+  let question = null;
+  let shown;
+  if (regenerate) {
+    shown = [...before.slice(0, -1), answer];
+  } else {
+    question = { id: localId(), role: "user", content: text };
+    shown = [...before, question, answer];
+    input.value = "";
+    autosize();
+  }
+  stickToBottom = true;
+  controller = new AbortController();
+  set({ streaming: true, messages: shown });
+
+  const payload = regenerate ? { conversationId, regenerate: true } : { conversationId, message: text };
+  try {
+    const done = await api.streamChat(payload, {
+      signal: controller.signal,
+      onToken: (piece) => {
+        answer.content += piece;
+        paintStreaming(answer);
+      },
+    });
+    answer.id = done.ai_message_id ?? answer.id;
+    answer.status = undefined;
+    if (question) question.id = done.user_message_id ?? question.id;
+    const fields = { updated_at: new Date().toISOString() };
+    if (done.title) fields.title = done.title;
+    updateConversation(conversationId, fields, { toTop: true });
+    finish(conversationId, [...shown]);
+  } catch (err) {
+    if (err.name === "AbortError") {
+      if (regenerate) {
+        // The server keeps the old answer when a regeneration does not finish.
+        finish(conversationId, before);
+      } else {
+        answer.status = "stopped";
+        question.status = "unsaved";
+        answer.retry = () => {
+          finish(conversationId, state.messages.filter((m) => m !== answer && m !== question));
+          runTurn({ text });
+        };
+        finish(conversationId, [...shown]);
+      }
+      return;
+    }
+    finish(conversationId, before);
+    if (!regenerate && !input.value.trim()) {
+      // Never lose what the user wrote: it goes back where they typed it.
+      input.value = text;
+      autosize();
+    }
+    showError(describeChat(err), regenerate ? () => runTurn({ regenerate: true }) : send);
+    if (err.status === 404) location.hash = "#/";
+  }
+}
+
+function finish(conversationId, messages) {
+  controller = null;
+  cancelAnimationFrame(frame);
+  frame = 0;
+  // The user may have opened another conversation meanwhile; don't paint over it.
+  if (state.activeId === conversationId) set({ streaming: false, messages });
+  else set({ streaming: false });
+}
+
+export function stop() {
+  controller?.abort();
+}
+
+/** Show conversation `id` (null: the empty "new chat" screen) with its stored history. */
+export async function openConversation(id) {
+  if (id === state.activeId) return; // e.g. the hash change that newChat() itself made
+  stop();
+  hideError();
+  stickToBottom = true;
+  set({ activeId: id, messages: [] });
+  if (!id) return;
+  try {
+    const messages = await api.listMessages(id);
+    if (state.activeId === id && !state.streaming) set({ messages });
+  } catch (err) {
+    if (state.activeId !== id) return;
+    toast(describeChat(err));
+    if (err.status === 404 || err.status === 422) location.hash = "#/";
+  }
+}
+
+export function initChatView() {
+  const input = $("composer-input");
+  $("composer").addEventListener("submit", (e) => {
+    e.preventDefault();
+    send();
+  });
+  input.addEventListener("keydown", (e) => {
+    // isComposing: Enter that confirms an IME composition must not send.
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      send();
+    }
+  });
+  input.addEventListener("input", autosize);
+  $("stop-button").addEventListener("click", () => {
+    stop();
+    input.focus();
+  });
+  $("chat-retry").addEventListener("click", () => retryAction?.());
+  $("messages").addEventListener("scroll", onScroll, { passive: true });
+  $("jump-latest").addEventListener("click", () => {
+    stickToBottom = true;
+    scrollToBottom();
+    $("jump-latest").hidden = true;
+  });
+  // Escape stops a running answer from anywhere (dialogs handle their own Escape first).
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && state.streaming && !document.querySelector("dialog[open]")) stop();
+  });
+
+  subscribe(["messages", "streaming"], renderMessages);
+  subscribe(["streaming"], renderComposer);
+  subscribe(["activeId", "conversations"], renderHeader);
+  document.addEventListener("languagechange", () => {
+    renderMessages();
+    renderHeader();
+    renderSuggestions();
+  });
+  renderSuggestions();
+  renderComposer();
+  renderHeader();
+  renderMessages();
+}
