@@ -513,7 +513,12 @@ class TestHost:
     def _network_up(self) -> None:
         forward = Path("/proc/sys/net/ipv4/ip_forward")
         if "ip_forward_before" not in self._state():
-            self._save_state({"ip_forward_before": int(forward.read_text())})
+            # With other hosts up, the current 1 is theirs: inherit the value from before them.
+            others = [
+                st["ip_forward_before"] for st in self._other_states() if "ip_forward_before" in st
+            ]
+            before = others[0] if others else int(forward.read_text())
+            self._save_state({"ip_forward_before": before})
         forward.write_text("1")
         # A table of our own, so teardown removes exactly what we added.
         _sh(["nft", "delete", "table", "ip", self._nft_table], check=False)
@@ -532,14 +537,18 @@ class TestHost:
         if before is not None and not self._other_hosts_up():
             Path("/proc/sys/net/ipv4/ip_forward").write_text(str(before))
 
+    def _other_states(self) -> list[dict[str, int]]:
+        """state.json of the other hosts that are up."""
+        states = []
+        for path in (self.cache / "runs").glob("*/state.json"):
+            with contextlib.suppress(OSError, json.JSONDecodeError):
+                state = json.loads(path.read_text())
+                if path.parent.name != self.name and _pid_alive(state.get("nspawn_pid", 0)):
+                    states.append(state)
+        return states
+
     def _other_hosts_up(self) -> bool:
-        runs = self.cache / "runs"
-        states = runs.glob("*/state.json") if runs.exists() else []
-        return any(
-            s.parent.name != self.name
-            and _pid_alive(json.loads(s.read_text() or "{}").get("nspawn_pid", 0))
-            for s in states
-        )
+        return bool(self._other_states())
 
     # ----- boot / stop
 
