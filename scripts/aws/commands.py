@@ -49,12 +49,12 @@ def up(aws: Aws, dep: Deployment, ssh_cidr: str) -> str | None:
     )
     inventory.set_host(
         dep.inventory,
-        dep.name,
-        inventory.host_line(dep.name, address["PublicIp"], key.private_key_file),
+        dep.resource_name,
+        inventory.host_line(dep.resource_name, address["PublicIp"], key.private_key_file),
     )
-    step(f"inventory {dep.inventory}: host {dep.name} -> {address['PublicIp']}")
+    step(f"inventory {dep.inventory}: host {dep.resource_name} -> {address['PublicIp']}")
     if dep.run_playbook:
-        run_playbook(dep.inventory, dep.playbook, dep.name, dep.playbook_args)
+        run_playbook(dep.inventory, dep.playbook, dep.resource_name, dep.playbook_args)
     url = url_for(address["PublicIp"])
     step(f"ready: {url}")
     return url
@@ -205,5 +205,5 @@ def down(aws: Aws, dep: Deployment, confirm: Callable[[str], bool]) -> None:
             raise DeployError(f"still there after down: {'; '.join(left)}; run `down` again")
         step("verified: nothing of the deployment is left")
     if dep.inventory.exists():
-        inventory.set_host(dep.inventory, dep.name, None)
+        inventory.set_host(dep.inventory, dep.resource_name, None)
     state.remove(dep)

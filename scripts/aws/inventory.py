@@ -1,7 +1,8 @@
 """Rewrites the host lines of ``inventory.ini``; comments and other hosts stay as they are.
 
-Each deployment is one host whose alias is the deployment name, so several deployments share
-the file and ``ansible-playbook --limit <name>`` picks one.
+Each deployment is one host whose alias is ``chatbot-appliance-<name>`` (not the bare name:
+a host called ``chatbot`` would clash with the group), so several deployments share the file
+and ``ansible-playbook --limit <alias>`` picks one.
 """
 
 from __future__ import annotations

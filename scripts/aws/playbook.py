@@ -29,6 +29,10 @@ def run_playbook(inventory: Path, playbook: Path, limit: str, extra: Sequence[st
     env = dict(os.environ)
     # sshd on a fresh host can refuse a connection or two just after the status checks pass.
     env.setdefault("ANSIBLE_SSH_RETRIES", "5")
+    # ansible.cfg is only read from the working directory; the playbook's own one is next to it.
+    config = playbook.parent / "ansible.cfg"
+    if config.exists():
+        env.setdefault("ANSIBLE_CONFIG", str(config))
     step(f"running {' '.join(command[1:])}")
     result = subprocess.run(command, env=env, check=False)
     if result.returncode != 0:
