@@ -23,17 +23,18 @@ from pydantic import ValidationError
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
-def alembic_config(connection=None) -> Config:
-    """Alembic's config built in code, so no alembic.ini has to sit in the working directory."""
+def alembic_config(database_url: str | None = None) -> Config:
+    """Alembic's config built in code, so no alembic.ini has to sit in the working directory.
+    Without `database_url` the app's Settings choose the database."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    if connection is not None:
-        cfg.attributes["connection"] = connection
+    if database_url is not None:
+        cfg.attributes["database_url"] = database_url
     return cfg
 
 
-def migrate(revision: str = "head") -> None:
-    command.upgrade(alembic_config(), revision)
+def migrate(revision: str = "head", *, database_url: str | None = None) -> None:
+    command.upgrade(alembic_config(database_url), revision)
 
 
 def _sqlite_path() -> Path:
@@ -110,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ok: {settings.app_env}, model {settings.model_mode}, database configured")
     elif args.command == "migrate":
         migrate(args.revision)
+        print(f"database schema at {args.revision}")
+        print(f"database schema at {args.revision}")
     elif args.command == "backup":
         if args.dir:
             print(backup_rotating(args.dir, args.keep))

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
+import httpx2
 from google.genai import errors as genai_errors
 from langchain_core.exceptions import (
     ModelAPIError,
@@ -43,7 +44,10 @@ class ModelFailure(Exception):
 
 
 def classify(exc: BaseException) -> ModelFailure:
-    """Map the client's exception family to 503 (rate limited), 504 (timeout) or 502."""
+    """Map the client's exception family to 503 (rate limited), 504 (timeout) or 502.
+
+    google-genai 3 sends sync calls through httpx and async ones through httpx2 (a fork
+    with its own exception classes), so both families are listed."""
     if isinstance(exc, ModelFailure):
         return exc
     code = getattr(exc, "code", None)
@@ -53,7 +57,9 @@ def classify(exc: BaseException) -> ModelFailure:
             "The model is rate limited right now; try again shortly.",
             UPSTREAM_RETRY_AFTER_SECONDS,
         )
-    if isinstance(exc, TimeoutError | httpx.TimeoutException | ModelTimeoutError):
+    if isinstance(
+        exc, TimeoutError | httpx.TimeoutException | httpx2.TimeoutException | ModelTimeoutError
+    ):
         return ModelFailure(504, "The model did not answer in time.")
     if isinstance(
         exc,
@@ -61,6 +67,7 @@ def classify(exc: BaseException) -> ModelFailure:
         | ChatGoogleGenerativeAIError
         | genai_errors.APIError
         | httpx.HTTPError
+        | httpx2.HTTPError
         | ConnectionError
         | OSError,
     ):

@@ -10,14 +10,14 @@ config = context.config
 
 
 def run_migrations() -> None:
-    connectable = config.attributes.get("connection")
-    if connectable is None:
-        engine = make_engine(get_settings())
-        with engine.connect() as connection:
-            _run(connection)
-        engine.dispose()
-    else:
-        _run(connectable)
+    settings = get_settings()
+    url = config.attributes.get("database_url")
+    if url is not None:
+        settings = settings.model_copy(update={"database_url": url})
+    engine = make_engine(settings)
+    with engine.connect() as connection:
+        _run(connection)
+    engine.dispose()
 
 
 def _run(connection) -> None:

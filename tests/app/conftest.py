@@ -1,0 +1,223 @@
+"""Fixtures for the service tests: a real database (a fresh SQLite file per test, or the
+PostgreSQL server named by TEST_DATABASE_URL), the real app, and the real Gemini client
+talking to our fake Gemini server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from app.core.config import Settings
+from app.main import create_app
+from app.manage import migrate
+from tests.fakes.fake_gemini import FakeGemini, FakeGeminiServer
+
+PASSWORD = "correct horse battery"
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+TABLES = ("messages", "conversations", "refresh_tokens", "rate_counters", "users")
+
+
+@pytest.fixture(scope="session")
+def gemini_server() -> Iterator[FakeGeminiServer]:
+    server = FakeGeminiServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake(gemini_server: FakeGeminiServer) -> Iterator[FakeGemini]:
+    gemini_server.fake.reset()
+    yield gemini_server.fake
+    gemini_server.fake.reset()
+
+
+@pytest.fixture(scope="session")
+def _pg_schema() -> Iterator[str | None]:
+    """With PostgreSQL, migrate one database once; tests then empty its tables."""
+    if not TEST_DATABASE_URL:
+        yield None
+        return
+    migrate(database_url=TEST_DATABASE_URL)
+    yield TEST_DATABASE_URL
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, _pg_schema: str | None) -> Iterator[str]:
+    if _pg_schema is None:
+        url = f"sqlite:///{tmp_path / 'chatbot.db'}"
+        migrate(database_url=url)
+        yield url
+        return
+    engine = create_engine(_pg_schema.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    yield _pg_schema
+
+
+@pytest.fixture
+def settings_factory(
+    tmp_path: Path, database_url: str, gemini_server: FakeGeminiServer
+) -> Callable[..., Settings]:
+    def make(**overrides: object) -> Settings:
+        values: dict[str, object] = {
+            "app_env": "development",
+            "secret_key": secrets.token_hex(32),
+            "data_dir": tmp_path,
+            "database_url": database_url,
+            "gemini_api_key": "test-key",
+            "gemini_base_url": gemini_server.url,
+            "gemini_timeout_seconds": 2.0,
+            "gemini_max_retries": 1,
+            "register_rate_per_hour": 1000,
+            "login_rate_per_minute": 1000,
+            "chat_rate_per_minute": 1000,
+            "daily_message_quota": 10_000,
+            "serve_frontend": False,
+        }
+        values.update(overrides)
+        return Settings(_env_file=None, **values)
+
+    return make
+
+
+@pytest.fixture
+def settings(settings_factory: Callable[..., Settings]) -> Settings:
+    return settings_factory()
+
+
+@pytest.fixture
+def app(settings: Settings) -> FastAPI:
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app: FastAPI, fake: FakeGemini) -> Iterator[TestClient]:
+    with TestClient(app) as c:
+        yield c
+
+
+@dataclass
+class Account:
+    id: int
+    username: str
+    email: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def register(client: TestClient, username: str | None = None, **extra: str) -> Account:
+    username = username or f"user_{uuid.uuid4().hex[:8]}"
+    email = extra.pop("email", f"{username}@example.com")
+    r = client.post(
+        "/register",
+        json={
+            "username": username,
+            "email": email,
+            "password": PASSWORD,
+            "password_confirm": PASSWORD,
+        },
+    )
+    assert r.status_code == 201, r.text
+    login = client.post("/login", json={"username": username, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    body = login.json()
+    return Account(body["user_id"], username, email, body["access_token"])
+
+
+@pytest.fixture
+def user(client: TestClient) -> Account:
+    return register(client, "alice")
+
+
+def new_conversation(client: TestClient, account: Account) -> str:
+    r = client.post("/session", headers=account.headers)
+    assert r.status_code == 201, r.text
+    return r.json()["sessionId"]
+
+
+def messages_of(client: TestClient, account: Account, conversation_id: str) -> list[dict]:
+    r = client.get(
+        f"/conversations/{conversation_id}/messages", params={"limit": 500}, headers=account.headers
+    )
+    assert r.status_code == 200, r.text
+    return r.json()["items"]
+
+
+def parse_sse(raw: str) -> list[tuple[str, dict | str]]:
+    """(event, data) pairs of an SSE body; comment lines are skipped."""
+    import json
+
+    events = []
+    for block in raw.replace("\r\n", "\n").split("\n\n"):
+        event, data = "message", []
+        for line in block.split("\n"):
+            if line.startswith("event:"):
+                event = line[6:].strip()
+            elif line.startswith("data:"):
+                data.append(line[5:].strip())
+        if data:
+            payload = "\n".join(data)
+            try:
+                events.append((event, json.loads(payload)))
+            except ValueError:
+                events.append((event, payload))
+    return events
+
+
+class LiveServer:
+    """The app under a real uvicorn on 127.0.0.1, for tests that need real sockets:
+    client disconnects, concurrent turns, several servers sharing one database."""
+
+    def __init__(self, app: FastAPI) -> None:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
+        )
+
+    def __enter__(self) -> LiveServer:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            assert time.monotonic() < deadline, "live server did not start"
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_factory(fake: FakeGemini) -> Iterator[Callable[[FastAPI], LiveServer]]:
+    servers: list[LiveServer] = []
+
+    def start(app: FastAPI) -> LiveServer:
+        server = LiveServer(app).__enter__()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.__exit__()
