@@ -28,7 +28,7 @@ def test_register_chat_reload_rename_search_delete_logout_login(
     expect(page.locator(".conversation.active")).to_have_count(1)
     gemini.fake.push(Behavior(text=LONG_ANSWER, chunk_delay=0.15))
     send(page, "Tell me about penguins")
-    expect(page.get_by_role("button", name="Stop")).to_be_visible()
+    expect(page.get_by_role("button", name="Stop", exact=True)).to_be_visible()
     bubble = page.locator(".message.ai .bubble").last
     expect(bubble).to_contain_text("word2")
     seen = [len(answer_text(page))]
@@ -40,7 +40,7 @@ def test_register_chat_reload_rename_search_delete_logout_login(
     assert seen[1] > seen[0], seen
     assert "word30" not in answer_text(page), "the whole answer arrived at once"
     expect(bubble).to_contain_text("word30")
-    expect(page.get_by_role("button", name="Stop")).to_be_hidden()
+    expect(page.get_by_role("button", name="Stop", exact=True)).to_be_hidden()
     # The automatic title arrives with the `done` event.
     expect(page.locator(".conversation.active .conversation-link")).to_have_text(
         re.compile("penguins", re.I)
