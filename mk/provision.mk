@@ -30,7 +30,6 @@ deploy-status: $(VENV)/.deploy ## Show the deployment's AWS resources, state, IP
 deploy-ssh: $(VENV)/.deploy ## Open an SSH shell on the deployed host
 	$(DEPLOY_CLI) ssh $(DEPLOY_ARGS)
 
-# moto comes from requirements-dev.txt (dev-venv); -p no:asyncio: these tests have no async code, and
-# the plugin's own configuration warning would otherwise be an error under -W error.
+# moto comes from requirements-dev.txt (dev-venv).
 test-provision: dev-venv $(VENV)/.deploy ## Provisioning CLI tests against moto's fake AWS (no network)
-	$(DEPLOY_PY) -m pytest -p no:asyncio -W error::DeprecationWarning tests/provision $(PYTEST_ARGS)
+	$(DEPLOY_PY) -m pytest -W error::DeprecationWarning tests/provision $(PYTEST_ARGS)
