@@ -106,11 +106,9 @@ async function authed(method, path, options = {}) {
       onSessionLost();
       throw await errorFrom(response);
     }
+    // A 401 even with a token that was just issued is about the request itself (a wrong
+    // current password on POST /me/password or DELETE /me), not about the session.
     response = await send(method, path, options);
-    if (response.status === 401) {
-      accessToken = null;
-      onSessionLost();
-    }
   }
   if (!response.ok) throw await errorFrom(response);
   return response;

@@ -13,7 +13,13 @@ let renamingId = null;
 let searchTimer = null;
 let searchSeq = 0;
 
-export const displayTitle = (conversation) => conversation?.title || t("untitled");
+// The API names every new conversation "Novo Chat"; show that in the reader's language.
+const SERVER_DEFAULT_TITLE = "Novo Chat";
+
+export const displayTitle = (conversation) =>
+  conversation?.title && conversation.title !== SERVER_DEFAULT_TITLE
+    ? conversation.title
+    : t("untitled");
 
 /** Reload the list from the server with the current search text. */
 export async function loadConversations() {
