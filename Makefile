@@ -15,7 +15,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 .PHONY: help venv dev-venv migrate run serve-prod test test-app test-pg lint format lock bench clean
 
 help: ## List the targets
-	@grep -hE '^[a-z][a-z-]+:.*## ' $(MAKEFILE_LIST) | sort | \
+	@grep -hE '^[a-z][a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sort | \
 	  awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
 
 $(VENV)/.runtime: requirements.txt
@@ -58,8 +58,8 @@ format: dev-venv ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff format .
 
 lock: dev-venv ## Re-pin requirements*.txt from requirements*.in
-	$(VENV)/bin/pip-compile -q --strip-extras --no-header --allow-unsafe -o requirements.txt requirements.in
-	$(VENV)/bin/pip-compile -q --strip-extras --no-header --allow-unsafe -o requirements-dev.txt requirements-dev.in
+	$(VENV)/bin/pip-compile -q --strip-extras --no-header --allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements.txt requirements.in
+	$(VENV)/bin/pip-compile -q --strip-extras --no-header --allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements-dev.txt requirements-dev.in
 
 bench: dev-venv ## Run the benchmarks in bench/ and print their figures
 	$(PY) -m bench.run_all

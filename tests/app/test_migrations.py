@@ -1,0 +1,175 @@
+"""Alembic owns the schema: a fresh upgrade matches the models, an upgrade from the previous
+revision keeps the data, and downgrade/upgrade round-trips."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, text
+
+from app.manage import alembic_config, main, migrate
+from app.models import Base
+from tests.app.conftest import TEST_DATABASE_URL
+
+
+@pytest.fixture
+def empty_db(tmp_path: Path) -> str:
+    if TEST_DATABASE_URL:
+        url = TEST_DATABASE_URL.replace("postgresql://", "postgresql+psycopg://", 1)
+        engine = create_engine(url)
+        schema = f"mig_{uuid.uuid4().hex[:8]}"
+        with engine.begin() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        engine.dispose()
+        yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()
+    else:
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+
+
+def _engine(url: str):
+    return create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+
+
+def test_fresh_upgrade_matches_the_models(empty_db: str) -> None:
+    migrate(database_url=empty_db)
+    engine = _engine(empty_db)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    engine.dispose()
+    assert diff == []
+
+
+def test_the_history_window_index_exists(empty_db: str) -> None:
+    migrate(database_url=empty_db)
+    engine = _engine(empty_db)
+    indexes = {i["name"]: i["column_names"] for i in inspect(engine).get_indexes("messages")}
+    engine.dispose()
+    assert indexes["ix_messages_conversation_id_id"] == ["conversation_id", "id"]
+
+
+def test_upgrade_from_previous_revision_keeps_data(empty_db: str) -> None:
+    command.upgrade(alembic_config(empty_db), "0001")
+    engine = _engine(empty_db)
+    conv = uuid.uuid4()
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO users (id, username, username_key, email, email_key, password_hash,"
+                " created_at) VALUES (1, 'Ana', 'ana', 'a@example.com', 'a@example.com', 'h',"
+                " CURRENT_TIMESTAMP)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO conversations (id, user_id, title, title_is_custom, created_at,"
+                " updated_at) VALUES (:id, 1, 'Old', false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            ),
+            {"id": conv.hex if engine.dialect.name == "sqlite" else conv},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO messages (conversation_id, role, content, token_estimate, created_at)"
+                " VALUES (:id, 'user', 'hello', 2, CURRENT_TIMESTAMP)"
+            ),
+            {"id": conv.hex if engine.dialect.name == "sqlite" else conv},
+        )
+    migrate(database_url=empty_db)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT username FROM users")).scalar() == "Ana"
+        assert conn.execute(text("SELECT content FROM messages")).scalar() == "hello"
+        row = conn.execute(text("SELECT title, busy_token FROM conversations")).one()
+        assert tuple(row) == ("Old", None)
+    engine.dispose()
+
+
+def test_downgrade_and_upgrade_round_trip(empty_db: str) -> None:
+    migrate(database_url=empty_db)
+    command.downgrade(alembic_config(empty_db), "0001")
+    engine = _engine(empty_db)
+    assert "refresh_tokens" not in inspect(engine).get_table_names()
+    engine.dispose()
+    migrate(database_url=empty_db)
+    engine = _engine(empty_db)
+    assert "refresh_tokens" in inspect(engine).get_table_names()
+    engine.dispose()
+
+
+def test_single_head() -> None:
+    from alembic.script import ScriptDirectory
+
+    assert len(ScriptDirectory.from_config(alembic_config()).get_heads()) == 1
+
+
+@pytest.fixture
+def clean_environ():
+    """--env-file writes into os.environ (as systemd's EnvironmentFile would): undo it."""
+    import os
+
+    from app.core.config import get_settings
+
+    saved = dict(os.environ)
+    get_settings.cache_clear()
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+    get_settings.cache_clear()
+
+
+@pytest.mark.skipif(bool(TEST_DATABASE_URL), reason="backup/restore are for SQLite")
+def test_manage_cli_migrate_backup_restore(tmp_path: Path, clean_environ) -> None:
+    env = tmp_path / "chatbot.env"
+    env.write_text(f"# test\nDATA_DIR={tmp_path}\nDATABASE_URL=\n")
+    assert main(["--env-file", str(env), "migrate"]) == 0
+    db = tmp_path / "chatbot.db"
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO users (username, username_key, email, email_key, password_hash,"
+                " created_at) VALUES ('x', 'x', 'x@e.com', 'x@e.com', 'h', CURRENT_TIMESTAMP)"
+            )
+        )
+    backup = tmp_path / "backups" / "b1.db"
+    assert main(["--env-file", str(env), "backup", str(backup)]) == 0
+    assert backup.exists() and (backup.stat().st_mode & 0o777) == 0o600
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM users"))
+    engine.dispose()
+    assert main(["--env-file", str(env), "restore", str(backup)]) == 0
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM users")).scalar() == 1
+    engine.dispose()
+    for _ in range(4):
+        assert (
+            main(
+                [
+                    "--env-file",
+                    str(env),
+                    "backup",
+                    "--dir",
+                    str(tmp_path / "rot"),
+                    "--keep",
+                    "2",
+                ]
+            )
+            == 0
+        )
+    assert len(list((tmp_path / "rot").glob("chatbot-*.db"))) == 2
+    assert main(["--env-file", str(env), "check"]) == 0
+
+
+def test_manage_check_refuses_bad_production_config(tmp_path: Path, clean_environ, capsys) -> None:
+    env = tmp_path / "prod.env"
+    env.write_text("APP_ENV=production\nSECRET_KEY=changeme\nGEMINI_API_KEY=k\n")
+    assert main(["--env-file", str(env), "check"]) == 1
+    assert "SECRET_KEY" in capsys.readouterr().err
