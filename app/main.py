@@ -67,6 +67,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            # The Gemini client's pooled connections belong to this event loop: close
+            # them on it, before the loop goes away.
+            aclose = getattr(model, "aclose", None)
+            if aclose is not None:
+                await aclose()
             engine.dispose()
 
     app = FastAPI(
