@@ -68,7 +68,16 @@ def main(argv: list[str]) -> int:
             "-c max_connections=200",
             "start",
         )  # fmt: skip
-        run(str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "chatbot_test")
+        run(
+            str(bindir / "createdb"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-U",
+            "postgres",
+            "chatbot_test",
+        )
         url = f"postgresql://postgres@127.0.0.1:{port}/chatbot_test"
         print(f"PostgreSQL {bindir.parent.name} test server at {url}", flush=True)
         env = {**os.environ, "TEST_DATABASE_URL": url}
