@@ -126,8 +126,8 @@ class Deployment:
             raise AssertionError(f"{cmd!r} exited {proc.returncode}: {proc.stdout}{proc.stderr}")
         return proc.stdout
 
-    def client(self, **kw: object) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, timeout=60, **kw)  # type: ignore[arg-type]
+    def client(self, timeout: float = 60) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, timeout=timeout)
 
     def wait_healthy(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
