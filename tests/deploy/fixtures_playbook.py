@@ -113,6 +113,7 @@ class Deployment:
     inventory: Path
     extra_vars: Path
     ref: str
+    fresh_check_run: PlaybookRun
     first_run: PlaybookRun
     base_url: str
 
@@ -237,6 +238,8 @@ def deployment(
             }
         )
     )
+    # --check --diff on the untouched host first: what an operator runs before the first deploy.
+    fresh_check = run_playbook(inventory, extra_vars, "0-check-fresh", "--check", "--diff")
     first = run_playbook(inventory, extra_vars, "1-first")
     assert_succeeded(first)
     return Deployment(
@@ -245,6 +248,7 @@ def deployment(
         inventory=inventory,
         extra_vars=extra_vars,
         ref=ref,
+        fresh_check_run=fresh_check,
         first_run=first,
         base_url=f"http://{test_host.address}",
     )

@@ -54,6 +54,15 @@ def _write_measurements() -> Iterator[None]:
     (ARTIFACTS / "measurements.json").write_text(json.dumps(METRICS, indent=2, sort_keys=True))
 
 
+def test_check_diff_on_a_fresh_host_shows_the_changes(deployment: Deployment) -> None:
+    run = deployment.fresh_check_run
+    assert_succeeded(run)
+    assert run.recap["changed"] > 0
+    assert "+++ after: " in run.output  # --diff shows the files it would write
+    # The env file's diff is hidden (no_log), and no secret shows anywhere.
+    assert "no_log: true" in run.output and "fake-key-for-tests" not in run.output
+
+
 def test_first_run_deploys_everything(deployment: Deployment) -> None:
     run = deployment.first_run
     assert run.recap["changed"] > 0
@@ -360,6 +369,17 @@ def test_restore_from_the_pre_migration_backup(deployment: Deployment) -> None:
     assert restored == alice_and_bob
     # The database that was replaced was kept, just in case.
     assert deployment.sh("ls /var/lib/chatbot/backups/pre-restore").strip()
+
+
+def test_daily_backup_unit_makes_a_backup(deployment: Deployment) -> None:
+    assert "chatbot-backup.service" in deployment.sh("systemctl list-timers --all chatbot-backup*")
+    deployment.sh("systemctl start chatbot-backup.service")  # oneshot: returns when done
+    made = deployment.sh("ls /var/lib/chatbot/backups/daily").split()
+    assert len(made) == 1 and made[0].endswith(".db"), made
+    path = f"/var/lib/chatbot/backups/daily/{made[0]}"
+    owner_mode = deployment.sh(f"stat -c '%U %a' {path}").split()
+    assert owner_mode == ["chatbot", "600"]
+    assert deployment.sh(f"sqlite3 -readonly {path} 'pragma integrity_check'").strip() == "ok"
 
 
 def test_rollback_is_one_variable(deployment: Deployment) -> None:
