@@ -108,7 +108,11 @@ class SessionOut(BaseModel):
     title: str
 
 
-Title = Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Title = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_no_nul),
+]
 SystemPrompt = Annotated[Text, StringConstraints(max_length=4000)]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import hashlib
 import hmac
 import secrets
@@ -17,6 +19,25 @@ from passlib.hash import scrypt
 _hasher = scrypt.using(rounds=14, block_size=8, parallelism=5)
 
 JWT_ALGORITHM = "HS256"
+
+
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
+
+
+def _keep_large_buffers_out_of_the_heap() -> None:
+    """Each scrypt hash allocates a 16 MiB buffer. glibc serves the first from mmap, then
+    raises its mmap threshold to that size, so later buffers come from the heap and stay
+    resident after free. A fixed threshold keeps such buffers in mmap, returned to the OS
+    as soon as they are freed (see bench/memory.py)."""
+    name = ctypes.util.find_library("c")
+    try:
+        if name:
+            ctypes.CDLL(name).mallopt(_M_MMAP_THRESHOLD, 1024 * 1024)
+    except (OSError, AttributeError):  # not glibc: nothing to tune
+        pass
+
+
+_keep_large_buffers_out_of_the_heap()
 
 
 class PasswordHasher:

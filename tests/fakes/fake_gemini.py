@@ -60,6 +60,9 @@ class Behavior:
     words_per_chunk: int = 1
     first_chunk_delay: float = 0.0
     fail_after_chunks: int | None = None
+    # Streams only: each chunk's text becomes "[emitted-at-epoch-seconds]" so a client on
+    # the same machine can measure model-to-client latency (bench/stream_latency.py).
+    stamp_chunks: bool = False
 
 
 @dataclass
@@ -177,6 +180,8 @@ class FakeGemini:
             if i and behavior.chunk_delay:
                 await asyncio.sleep(behavior.chunk_delay)
             final = i == len(pieces) - 1
+            if behavior.stamp_chunks:
+                piece = f"[{time.time():.6f}]"
             payload = _response(piece, model, prompt_tokens, final=final, full=text)
             self.chunks_sent += 1
             yield f"data: {json.dumps(payload)}\r\n\r\n".encode()

@@ -1,0 +1,179 @@
+"""Shared pieces of the benchmarks: a fake Gemini and the app under gunicorn, as processes.
+
+Everything runs on 127.0.0.1; every load loop is bounded in count and time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+PASSWORD = "benchmark password"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+@contextlib.contextmanager
+def fake_gemini() -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [PY, "-m", "tests.fakes.fake_gemini", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                httpx.get(f"{url}/_fake/requests", timeout=1)
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError("fake Gemini did not start")
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def script_fake(url: str, **default: object) -> None:
+    httpx.post(f"{url}/_fake/reset")
+    httpx.post(f"{url}/_fake/script", json={"default": default})
+
+
+def fake_requests(url: str) -> list[dict]:
+    return httpx.get(f"{url}/_fake/requests", timeout=30).json()
+
+
+@dataclass
+class App:
+    url: str
+    master_pid: int
+    data_dir: Path
+    env: dict[str, str]
+
+    def worker_pids(self) -> list[int]:
+        out = subprocess.run(
+            ["ps", "-o", "pid=", "--ppid", str(self.master_pid)],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
+        return [int(p) for p in out.split()]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@contextlib.contextmanager
+def gunicorn_app(gemini_url: str, workers: int = 4, **env_overrides: str) -> Iterator[App]:
+    data_dir = Path(tempfile.mkdtemp(prefix="chatbot-bench-"))
+    port = free_port()
+    env = {
+        **os.environ,
+        "APP_ENV": "production",
+        "SECRET_KEY": secrets.token_hex(32),
+        "DATA_DIR": str(data_dir),
+        "GEMINI_API_KEY": "bench-key",
+        "GEMINI_BASE_URL": gemini_url,
+        "GEMINI_MAX_RETRIES": "1",
+        "COOKIE_SECURE": "false",
+        "LOG_LEVEL": "WARNING",
+        # The benchmarks measure turns, not the abuse limits.
+        "CHAT_RATE_PER_MINUTE": "1000000",
+        "DAILY_MESSAGE_QUOTA": "1000000",
+        "LOGIN_RATE_PER_MINUTE": "1000000",
+        "REGISTER_RATE_PER_HOUR": "1000000",
+        "WEB_CONCURRENCY": str(workers),
+        **env_overrides,
+    }
+    subprocess.run([PY, "-m", "app.manage", "migrate"], cwd=ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.Popen(
+        [
+            str(Path(PY).parent / "gunicorn"),
+            "-c", "app/gunicorn_conf.py",
+            "--bind", f"127.0.0.1:{port}",
+            "app.main:create_app()",
+        ],
+        cwd=ROOT,
+        env=env,
+        stderr=open(data_dir / "gunicorn.log", "w"),  # noqa: SIM115 (lives as long as the server)
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/ready", timeout=60)
+        yield App(url=url, master_pid=proc.pid, data_dir=data_dir, env=env)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def register_and_login(client: httpx.Client, name: str) -> dict[str, str]:
+    body = {
+        "username": name,
+        "email": f"{name}@example.com",
+        "password": PASSWORD,
+        "password_confirm": PASSWORD,
+    }
+    r = client.post("/register", json=body)
+    assert r.status_code == 201, r.text
+    r = client.post("/login", json={"username": name, "password": PASSWORD})
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summary_ms(values: list[float]) -> dict[str, float]:
+    return {
+        "p50_ms": round(statistics.median(values) * 1000, 2),
+        "p95_ms": round(percentile(values, 0.95) * 1000, 2),
+        "max_ms": round(max(values) * 1000, 2),
+    }
+
+
+def emit(name: str, result: dict) -> None:
+    """Print a result and keep it in bench/results/<name>.json."""
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    result = {"benchmark": name, "recorded": time.strftime("%Y-%m-%d %H:%M:%S"), **result}
+    (out / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))

@@ -1,0 +1,152 @@
+"""History scaling: median turn latency and what is sent to the model at 10, 1,000 and 5,000
+stored messages (one worker, sequential turns, fake model answering instantly). Once the
+window is full, latency stays flat and what is sent never exceeds the budget.
+
+Also measures what a running summary of older turns would save: the CPU cost of one model
+call through the real LangChain Gemini client with the full window versus a summary
+message plus the last few turns.
+
+    python -m bench.history_scaling [--turns 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sqlite3
+import statistics
+import time
+import uuid
+
+import httpx
+
+from bench.harness import (
+    emit,
+    fake_gemini,
+    fake_requests,
+    gunicorn_app,
+    register_and_login,
+    script_fake,
+)
+
+SIZES = (10, 1000, 5000)
+# Realistic chat messages: ~60 words (~80 tokens) each.
+MESSAGE = ("Here is a typical message in a long conversation about planning a trip, " * 6).strip()
+
+
+def seed(db_path: str, conversation_id: str, count: int) -> None:
+    conv = uuid.UUID(conversation_id).hex  # SQLAlchemy's Uuid stores 32 hex chars on SQLite
+    with sqlite3.connect(db_path) as db:
+        db.executemany(
+            "INSERT INTO messages (conversation_id, role, content, token_estimate, created_at)"
+            " VALUES (?, ?, ?, ?, CURRENT_TIMESTAMP)",
+            [
+                (conv, "user" if i % 2 == 0 else "ai", f"#{i} {MESSAGE}", (len(MESSAGE) + 9) // 4)
+                for i in range(count)
+            ],
+        )
+
+
+def turn_latencies(url: str, headers: dict, db: str, size: int, turns: int) -> list[float]:
+    """One turn in each of `turns` conversations seeded with `size` messages, so every
+    measured turn sees exactly that much stored history."""
+    out = []
+    with httpx.Client(base_url=url, timeout=30) as client:
+        for i in range(turns):
+            conv = client.post("/session", headers=headers).json()["sessionId"]
+            seed(db, conv, size)
+            start = time.perf_counter()
+            r = client.post(
+                "/chat", headers=headers, json={"conversationId": conv, "message": f"q{i}"}
+            )
+            out.append(time.perf_counter() - start)
+            assert r.status_code == 200, r.text
+    return out
+
+
+def summary_saving(gemini_url: str, window_messages: int, repeats: int = 30) -> dict:
+    """CPU per model call with the whole window vs. a summary + the last 6 messages."""
+    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+    from langchain_google_genai import ChatGoogleGenerativeAI
+
+    model = ChatGoogleGenerativeAI(
+        model="gemini-2.5-flash", google_api_key="k", base_url=gemini_url, max_retries=1, timeout=10
+    )
+    window = [
+        (HumanMessage if i % 2 == 0 else AIMessage)(content=f"#{i} {MESSAGE}")
+        for i in range(window_messages)
+    ]
+    summarized = [SystemMessage(content="Summary of earlier turns: " + MESSAGE), *window[-6:]]
+
+    async def cost(messages: list) -> float:
+        await model.ainvoke([*messages, HumanMessage(content="q")])  # warm
+        cpu = time.process_time()
+        for _ in range(repeats):
+            await model.ainvoke([*messages, HumanMessage(content="q")])
+        return (time.process_time() - cpu) / repeats
+
+    async def both() -> tuple[float, float]:
+        full = await cost(window)
+        short = await cost(summarized)
+        await model.aclose()
+        return full, short
+
+    full, short = asyncio.run(both())
+    return {
+        "window_messages": window_messages,
+        "cpu_ms_per_call_full_window": round(full * 1000, 2),
+        "cpu_ms_per_call_summary_plus_6": round(short * 1000, 2),
+        "saving_ratio": round(full / short, 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--turns", type=int, default=30)
+    args = parser.parse_args()
+    rows = []
+    with fake_gemini() as gemini, gunicorn_app(gemini, workers=1) as app:
+        script_fake(gemini, text="ok")
+        db = str(app.data_dir / "chatbot.db")
+        with httpx.Client(base_url=app.url, timeout=30) as client:
+            headers = register_and_login(client, "historian")
+            turn_latencies(app.url, headers, db, 10, 5)  # warm-up
+            for size in SIZES:
+                script_fake(gemini, text="ok")
+                lat = turn_latencies(app.url, headers, db, size, args.turns)
+                sent = fake_requests(gemini)
+                chars = [
+                    sum(len(p.get("text", "")) for c in r["body"]["contents"] for p in c["parts"])
+                    for r in sent
+                ]
+                msgs = [len(r["body"]["contents"]) - 1 for r in sent]  # minus the new question
+                rows.append(
+                    {
+                        "stored_messages": size,
+                        "median_turn_ms": round(statistics.median(lat) * 1000, 2),
+                        "history_messages_sent_max": max(msgs),
+                        "chars_sent_max": max(chars),
+                        "est_tokens_sent_max": max(chars) // 4,
+                    }
+                )
+        budget = int(app.env.get("HISTORY_TOKEN_BUDGET", 6000))
+        saving = summary_saving(
+            gemini, window_messages=max(r["history_messages_sent_max"] for r in rows)
+        )
+    by_size = {r["stored_messages"]: r for r in rows}
+    emit(
+        "history_scaling",
+        {
+            "rows": rows,
+            "token_budget": budget,
+            "latency_ratio_5000_vs_1000": round(
+                by_size[5000]["median_turn_ms"] / by_size[1000]["median_turn_ms"], 3
+            ),
+            "within_budget": all(r["est_tokens_sent_max"] <= budget for r in rows),
+            "running_summary": saving,
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
