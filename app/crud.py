@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.models import Conversation, Message, RefreshToken, User, utcnow
@@ -248,48 +248,61 @@ def release_turn(session: Session, *, conversation_id: uuid.UUID, token: uuid.UU
 def save_turn(
     session: Session,
     *,
-    conversation: Conversation,
+    conversation_id: uuid.UUID,
+    lease: uuid.UUID,
     user_text: str | None,
     ai_text: str,
     replace_ai_id: int | None,
     user_message_id: int | None,
     title: str | None,
-) -> tuple[int, int]:
-    """Store one exchange. With `user_text` a new user message is added; for a regenerate
-    the existing user message is kept and the previous answer (`replace_ai_id`) replaced."""
+) -> tuple[int, int] | None:
+    """Store one exchange and release the turn lease, if the lease is still ours (else None
+    and the caller rolls back). With `user_text` a new user message is added; a regenerate
+    keeps the existing question and replaces the previous answer (`replace_ai_id`).
+
+    Plain Core statements: this runs under the database write lock, so it stays short."""
     now = utcnow()
+    values: dict[str, object] = {"updated_at": now, "busy_token": None, "busy_until": None}
+    if title is not None:
+        values["title"] = title
+    claimed = session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.busy_token == lease)
+        .values(**values)
+    )
+    if claimed.rowcount != 1:
+        return None
     if user_text is not None:
-        user_msg = Message(
-            conversation_id=conversation.id,
-            role="user",
-            content=user_text,
-            token_estimate=estimate_tokens(user_text),
-            created_at=now,
-        )
-        session.add(user_msg)
-        session.flush()
-        user_message_id = user_msg.id
+        user_message_id = session.execute(
+            insert(Message)
+            .values(
+                conversation_id=conversation_id,
+                role="user",
+                content=user_text,
+                token_estimate=estimate_tokens(user_text),
+                created_at=now,
+            )
+            .returning(Message.id)
+        ).scalar_one()
     if replace_ai_id is not None:
         session.execute(
             delete(Message).where(
-                Message.id == replace_ai_id, Message.conversation_id == conversation.id
+                Message.id == replace_ai_id, Message.conversation_id == conversation_id
             )
         )
-    ai_msg = Message(
-        conversation_id=conversation.id,
-        role="ai",
-        content=ai_text,
-        token_estimate=estimate_tokens(ai_text),
-        created_at=now,
-    )
-    session.add(ai_msg)
-    values: dict[str, object] = {"updated_at": now}
-    if title is not None:
-        values["title"] = title
-    session.execute(update(Conversation).where(Conversation.id == conversation.id).values(**values))
-    session.flush()
+    ai_message_id = session.execute(
+        insert(Message)
+        .values(
+            conversation_id=conversation_id,
+            role="ai",
+            content=ai_text,
+            token_estimate=estimate_tokens(ai_text),
+            created_at=now,
+        )
+        .returning(Message.id)
+    ).scalar_one()
     assert user_message_id is not None
-    return user_message_id, ai_msg.id
+    return user_message_id, ai_message_id
 
 
 def count_messages(session: Session, *, conversation_id: uuid.UUID) -> int:
@@ -317,12 +330,3 @@ def export_user(session: Session, *, user_id: int) -> list[tuple[Conversation, l
         out.append((conv, list(msgs)))
     return out
 
-
-def get_conversation_by_lease(
-    session: Session, *, conversation_id: uuid.UUID, token: uuid.UUID
-) -> Conversation | None:
-    return session.scalar(
-        select(Conversation).where(
-            Conversation.id == conversation_id, Conversation.busy_token == token
-        )
-    )

@@ -48,7 +48,11 @@ async def run_load(url: str, headers: list[dict], convs: list[str], seconds: flo
                 errors[r.status_code] = errors.get(r.status_code, 0) + 1
 
     limits = httpx.Limits(max_connections=len(headers))
-    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
+    # A connection per request, as nginx opens to the app: with long-lived keep-alive
+    # connections one gunicorn worker ends up holding most clients and the rest idle.
+    async with httpx.AsyncClient(
+        base_url=url, timeout=30, limits=limits, headers={"Connection": "close"}
+    ) as client:
         started = time.perf_counter()
         await asyncio.gather(*(user(i, client) for i in range(len(headers))))
         wall = time.perf_counter() - started

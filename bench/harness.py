@@ -112,7 +112,7 @@ def gunicorn_app(gemini_url: str, workers: int = 4, **env_overrides: str) -> Ite
         "GEMINI_BASE_URL": gemini_url,
         "GEMINI_MAX_RETRIES": "1",
         "COOKIE_SECURE": "false",
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
         # The benchmarks measure turns, not the abuse limits.
         "CHAT_RATE_PER_MINUTE": "1000000",
         "DAILY_MESSAGE_QUOTA": "1000000",

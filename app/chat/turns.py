@@ -80,30 +80,45 @@ class TurnService:
         return await anyio.to_thread.run_sync(self._prepare, user_id, conversation_id, message)
 
     def _prepare(self, user_id: int, conversation_id: uuid.UUID, message: str | None) -> TurnPlan:
+        # The write lock is held only for the lease and the counters (two statements);
+        # everything else is read outside it. Under load the lock is the shared resource.
         with write_transaction(self.factory) as session:
-            conv = crud.get_conversation(session, user_id=user_id, conversation_id=conversation_id)
-            if conv is None:
-                raise TurnRejected(404, "Conversation not found")
             lease = crud.acquire_turn(
                 session, user_id=user_id, conversation_id=conversation_id, ttl=self.lease_ttl
             )
-            if lease is None:
-                raise TurnRejected(409, "An answer is already being generated in this conversation")
-            try:
-                ratelimit.hit(session, self.chat_limit, f"user:{user_id}")
-                ratelimit.hit(session, self.daily_limit, f"user:{user_id}")
-            except ratelimit.RateLimited as exc:
-                # Leaving the block rolls back the lease and the counters with it.
-                kind = "daily message quota" if exc.limit is self.daily_limit else "rate limit"
-                raise TurnRejected(
-                    429, f"Too many messages: {kind} reached", exc.retry_after
-                ) from exc
-            system_prompt = conv.system_prompt or self.settings.default_system_prompt
-            title, title_is_custom = conv.title, conv.title_is_custom
-
+            if lease is not None:
+                try:
+                    ratelimit.hit_many(
+                        session,
+                        [
+                            (self.chat_limit, f"user:{user_id}"),
+                            (self.daily_limit, f"user:{user_id}"),
+                        ],
+                    )
+                except ratelimit.RateLimited as exc:
+                    # Leaving the block rolls back the lease and the counters with it.
+                    kind = "daily message quota" if exc.limit is self.daily_limit else "rate limit"
+                    raise TurnRejected(
+                        429, f"Too many messages: {kind} reached", exc.retry_after
+                    ) from exc
+        if lease is None:
+            with self.factory() as session:
+                exists = crud.get_conversation(
+                    session, user_id=user_id, conversation_id=conversation_id
+                )
+            if exists is None:
+                raise TurnRejected(404, "Conversation not found")
+            raise TurnRejected(409, "An answer is already being generated in this conversation")
         try:
+            with self.factory() as session:
+                conv = crud.get_conversation(
+                    session, user_id=user_id, conversation_id=conversation_id
+                )
+            if conv is None:  # deleted between the two statements
+                raise TurnRejected(404, "Conversation not found")
+            system_prompt = conv.system_prompt or self.settings.default_system_prompt
             return self._load(
-                conversation_id, lease, message, system_prompt, title, title_is_custom
+                conversation_id, lease, message, system_prompt, conv.title, conv.title_is_custom
             )
         except BaseException:
             self._release(conversation_id, lease)
@@ -159,23 +174,21 @@ class TurnService:
     def _finish(self, plan: TurnPlan, reply: Reply) -> TurnDone:
         title = auto_title(plan.input_text) if plan.retitle else None
         with write_transaction(self.factory) as session:
-            conv = crud.get_conversation_by_lease(
-                session, conversation_id=plan.conversation_id, token=plan.lease
-            )
-            if conv is None:
-                # The lease expired and someone else took over, or the conversation was
-                # deleted meanwhile: saving now could interleave turns.
-                raise TurnRejected(409, "The conversation changed while answering")
-            user_id, ai_id = crud.save_turn(
+            saved = crud.save_turn(
                 session,
-                conversation=conv,
+                conversation_id=plan.conversation_id,
+                lease=plan.lease,
                 user_text=plan.new_user_text,
                 ai_text=reply.text,
                 replace_ai_id=plan.replace_ai_id,
                 user_message_id=plan.user_message_id,
                 title=title,
             )
-            crud.release_turn(session, conversation_id=plan.conversation_id, token=plan.lease)
+            if saved is None:
+                # The lease expired and another turn took over, or the conversation was
+                # deleted meanwhile: saving now could interleave turns. Raising rolls back.
+                raise TurnRejected(409, "The conversation changed while answering")
+        user_id, ai_id = saved
         return TurnDone(
             user_message_id=user_id,
             ai_message_id=ai_id,

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import threading
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,6 +16,42 @@ from app.core.config import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 WRITE_OPTION = "app_write_transaction"
+
+
+class SQLiteWriteLock:
+    """SQLite allows one writer at a time, and a waiting writer polls (its busy handler
+    sleeps up to 100 ms between tries): under 20 concurrent chats on 4 workers that
+    polling, not the work, was most of a turn's latency (docs/benchmarks.md). Writers
+    queue here instead — a thread lock within the process, then an flock on a file beside
+    the database across processes — and the kernel wakes the next one the moment the
+    lock is free. SQLite's own locking still guards against any other writer."""
+
+    def __init__(self, database: str) -> None:
+        self._path = database + ".writelock"
+        self._thread_lock = threading.Lock()
+        self._fd: int | None = None
+
+    def __enter__(self) -> None:
+        self._thread_lock.acquire()
+        try:
+            if self._fd is None:
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._thread_lock.release()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._thread_lock.release()
+
+
+_sqlite_write_locks: weakref.WeakKeyDictionary[Engine, SQLiteWriteLock] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -53,6 +93,8 @@ def make_engine(settings: Settings) -> Engine:
             lambda dbapi_conn, _r: setattr(dbapi_conn, "isolation_level", None),
         )
         event.listen(engine, "begin", _sqlite_begin)
+        if engine.url.database and engine.url.database != ":memory:":
+            _sqlite_write_locks[engine] = SQLiteWriteLock(engine.url.database)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
@@ -61,14 +103,11 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def mark_writer(session: Session) -> None:
-    """Declare, before the first statement, that this session's transaction will write."""
-    session.connection(execution_options={WRITE_OPTION: True})
-
-
 @contextmanager
 def write_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A session whose writes commit together at the end, or not at all."""
-    with factory() as session, session.begin():
-        mark_writer(session)
+    """A session whose writes commit together at the end, or not at all. The one way the
+    app writes: it takes the write lock up front (BEGIN IMMEDIATE on SQLite)."""
+    lock = _sqlite_write_locks.get(factory.kw.get("bind")) or nullcontext()
+    with lock, factory() as session, session.begin():
+        session.connection(execution_options={WRITE_OPTION: True})
         yield session

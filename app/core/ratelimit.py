@@ -55,6 +55,36 @@ def hit(session: Session, limit: Limit, subject: str, *, now: float | None = Non
         raise RateLimited(limit, max(1, int(expires_at - now) + 1))
 
 
+def hit_many(
+    session: Session, limits: list[tuple[Limit, str]], *, now: float | None = None
+) -> None:
+    """Count one event against several limits in one statement (the chat path runs this
+    under the write lock); raise RateLimited for the first one exceeded."""
+    now = time.time() if now is None else now
+    rows = []
+    for limit, subject in limits:
+        window_start = int(now // limit.window_seconds) * limit.window_seconds
+        rows.append(
+            {
+                "key": f"{limit.name}:{subject}",
+                "window_start": window_start,
+                "count": 1,
+                "expires_at": window_start + limit.window_seconds,
+            }
+        )
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(RateCounter).values(rows)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[RateCounter.key, RateCounter.window_start],
+        set_={"count": RateCounter.count + 1},
+    ).returning(RateCounter.key, RateCounter.count)
+    counts = {key: count for key, count in session.execute(stmt)}
+    for (limit, _), row in zip(limits, rows, strict=True):
+        if counts[row["key"]] > limit.limit:
+            raise RateLimited(limit, max(1, int(row["expires_at"] - now) + 1))
+
+
 def peek_exceeded(session: Session, limit: Limit, subject: str) -> int | None:
     """Seconds until the window resets if `subject` is already over the limit, else None."""
     now = time.time()

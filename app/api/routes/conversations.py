@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from app import crud
-from app.api.deps import CurrentUser, SessionDep
-from app.core.db import mark_writer
+from app.api.deps import CurrentUser, SessionDep, StateDep
+from app.core.db import write_transaction
 from app.models import Conversation
 from app.schemas import (
     ConversationOut,
@@ -43,11 +43,10 @@ def _out(conv: Conversation) -> ConversationOut:
 
 
 @router.post("/session", status_code=status.HTTP_201_CREATED, response_model=SessionOut)
-def new_session(user: CurrentUser, session: SessionDep) -> SessionOut:
+def new_session(user: CurrentUser, state: StateDep) -> SessionOut:
     """Start a conversation (the original project's contract)."""
-    mark_writer(session)
-    conv = crud.create_conversation(session, user_id=user.id)
-    session.commit()
+    with write_transaction(state.session_factory) as session:
+        conv = crud.create_conversation(session, user_id=user.id)
     return SessionOut(sessionId=conv.id, title=conv.title)
 
 
@@ -86,22 +85,21 @@ def get_conversation(
     "/conversations/{conversation_id}", response_model=ConversationOut, responses=NOT_FOUND
 )
 def update_conversation(
-    conversation_id: uuid.UUID, body: ConversationPatch, user: CurrentUser, session: SessionDep
+    conversation_id: uuid.UUID, body: ConversationPatch, user: CurrentUser, state: StateDep
 ) -> ConversationOut:
     """Rename (a renamed conversation keeps its title) or set/clear the system prompt."""
-    mark_writer(session)
-    conv = crud.get_conversation(session, user_id=user.id, conversation_id=conversation_id)
-    if conv is None:
-        raise _not_found()
     fields = body.model_fields_set
-    if "title" in fields:
-        if body.title is None:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "title must not be null")
-        conv.title = body.title
-        conv.title_is_custom = True
-    if "system_prompt" in fields:
-        conv.system_prompt = body.system_prompt or None
-    session.commit()
+    if "title" in fields and body.title is None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "title must not be null")
+    with write_transaction(state.session_factory) as session:
+        conv = crud.get_conversation(session, user_id=user.id, conversation_id=conversation_id)
+        if conv is None:
+            raise _not_found()
+        if "title" in fields:
+            conv.title = body.title
+            conv.title_is_custom = True
+        if "system_prompt" in fields:
+            conv.system_prompt = body.system_prompt or None
     return _out(conv)
 
 
@@ -110,13 +108,10 @@ def update_conversation(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=NOT_FOUND,
 )
-def delete_conversation(
-    conversation_id: uuid.UUID, user: CurrentUser, session: SessionDep
-) -> Response:
-    mark_writer(session)
-    if not crud.delete_conversation(session, user_id=user.id, conversation_id=conversation_id):
-        raise _not_found()
-    session.commit()
+def delete_conversation(conversation_id: uuid.UUID, user: CurrentUser, state: StateDep) -> Response:
+    with write_transaction(state.session_factory) as session:
+        if not crud.delete_conversation(session, user_id=user.id, conversation_id=conversation_id):
+            raise _not_found()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
