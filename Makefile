@@ -41,7 +41,7 @@ run: migrate ## Serve UI + API on http://127.0.0.1:8000 (development mode, SQLit
 serve-prod: migrate ## Serve with gunicorn + uvicorn workers, as in production
 	$(VENV)/bin/gunicorn -c app/gunicorn_conf.py 'app.main:create_app()' --bind $(HOST):$(PORT)
 
-test: lint test-app test-pg test-e2e test-provision test-deploy ## Run every test suite (starts PostgreSQL, Chromium, a Debian test host)
+test: lint ansible-lint test-app test-pg test-e2e test-provision test-deploy ## Run every test suite (starts PostgreSQL, Chromium, a Debian test host)
 
 test-app: dev-venv ## Service tests on SQLite
 	$(PY) -m pytest -W default tests/app tests/fakes $(PYTEST_ARGS)
