@@ -112,7 +112,6 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "migrate":
         migrate(args.revision)
         print(f"database schema at {args.revision}")
-        print(f"database schema at {args.revision}")
     elif args.command == "backup":
         if args.dir:
             print(backup_rotating(args.dir, args.keep))
