@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     # Memory: a turn sends the newest messages that fit this many (estimated) tokens, and
     # never more than history_max_messages of them (the SDK's per-message CPU cost).
     history_token_budget: int = Field(default=6000, ge=100, le=1_000_000)
-    history_max_messages: int = Field(default=40, ge=2, le=1000)
+    history_max_messages: int = Field(default=24, ge=2, le=1000)
 
     # Tokens.
     access_token_ttl_seconds: int = Field(default=900, ge=2, le=86_400)
