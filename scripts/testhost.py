@@ -576,6 +576,8 @@ class TestHost:
             preexec_fn=lambda: _join_cgroups(cgroups),
         )
         log.close()
+        # Kept so _stop can reap it: a Popen dropped while running warns (ResourceWarning).
+        self._nspawn_proc = proc
         self._save_state({"nspawn_pid": proc.pid})
         try:
             init_pid = self._wait_for_init(proc)
@@ -665,6 +667,11 @@ class TestHost:
                     os.killpg(nspawn, signal.SIGKILL)
                     _wait_gone(nspawn, KILL_TIMEOUT)
         self._kill_leftover_processes()
+        proc = getattr(self, "_nspawn_proc", None)
+        if proc is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=KILL_TIMEOUT)
+            self._nspawn_proc = None
         self._save_state({"nspawn_pid": 0, "init_pid": 0})
         self._clean_nspawn_leftovers()
 
