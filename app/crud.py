@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import case, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.models import Conversation, Message, RefreshToken, User, utcnow
@@ -103,15 +103,12 @@ def revoke_family(session: Session, *, family_id: uuid.UUID) -> None:
     )
 
 
-def revoke_user_tokens(
-    session: Session, *, user_id: int, except_family: uuid.UUID | None = None
-) -> None:
-    stmt = update(RefreshToken).where(
-        RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None)
+def revoke_user_tokens(session: Session, *, user_id: int) -> None:
+    session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
     )
-    if except_family is not None:
-        stmt = stmt.where(RefreshToken.family_id != except_family)
-    session.execute(stmt.values(revoked_at=utcnow()))
 
 
 def purge_dead_refresh_tokens(session: Session, *, user_id: int) -> None:
@@ -255,7 +252,7 @@ def save_turn(
     replace_ai_id: int | None,
     user_message_id: int | None,
     title: str | None,
-) -> tuple[int, int] | None:
+) -> tuple[int, int, str] | None:
     """Store one exchange and release the turn lease, if the lease is still ours (else None
     and the caller rolls back). With `user_text` a new user message is added; a regenerate
     keeps the existing question and replaces the previous answer (`replace_ai_id`).
@@ -264,13 +261,15 @@ def save_turn(
     now = utcnow()
     values: dict[str, object] = {"updated_at": now, "busy_token": None, "busy_until": None}
     if title is not None:
-        values["title"] = title
-    claimed = session.execute(
+        # A rename that landed while the model was answering wins over the automatic title.
+        values["title"] = case((Conversation.title_is_custom, Conversation.title), else_=title)
+    stored_title = session.execute(
         update(Conversation)
         .where(Conversation.id == conversation_id, Conversation.busy_token == lease)
         .values(**values)
-    )
-    if claimed.rowcount != 1:
+        .returning(Conversation.title)
+    ).scalar_one_or_none()
+    if stored_title is None:
         return None
     if user_text is not None:
         user_message_id = session.execute(
@@ -301,32 +300,29 @@ def save_turn(
         )
         .returning(Message.id)
     ).scalar_one()
-    assert user_message_id is not None
-    return user_message_id, ai_message_id
+    if user_message_id is None:  # a regenerate always names its question
+        raise ValueError("save_turn needs user_text or user_message_id")
+    return user_message_id, ai_message_id, stored_title
 
 
-def count_messages(session: Session, *, conversation_id: uuid.UUID) -> int:
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(Message)
-            .where(Message.conversation_id == conversation_id)
+def list_all_conversations(session: Session, *, user_id: int) -> list[Conversation]:
+    return list(
+        session.scalars(
+            select(Conversation)
+            .where(Conversation.user_id == user_id)
+            .order_by(Conversation.created_at, Conversation.id)
         )
-        or 0
     )
 
 
-def export_user(session: Session, *, user_id: int) -> list[tuple[Conversation, list[Message]]]:
-    convs = session.scalars(
-        select(Conversation)
-        .where(Conversation.user_id == user_id)
-        .order_by(Conversation.created_at)
-    ).all()
-    out = []
-    for conv in convs:
-        msgs = session.scalars(
-            select(Message).where(Message.conversation_id == conv.id).order_by(Message.id)
-        ).all()
-        out.append((conv, list(msgs)))
-    return out
-
+def messages_after(
+    session: Session, *, conversation_id: uuid.UUID, after: int, limit: int
+) -> list[Message]:
+    return list(
+        session.scalars(
+            select(Message)
+            .where(Message.conversation_id == conversation_id, Message.id > after)
+            .order_by(Message.id)
+            .limit(limit)
+        )
+    )

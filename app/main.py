@@ -119,12 +119,3 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
         )
-
-    @app.exception_handler(Exception)
-    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-        request_id = request.scope.get("state", {}).get("request_id", "")
-        log.exception("unhandled error (request %s)", request_id)
-        return JSONResponse(
-            {"detail": f"Internal server error (request id {request_id})"},
-            status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
-        )

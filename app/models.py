@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -60,6 +61,9 @@ class Base(DeclarativeBase):
 
 class User(Base):
     __tablename__ = "users"
+    # AUTOINCREMENT: SQLite would otherwise hand a deleted account's id to the next one,
+    # and with it the deleted account's still-unexpired access tokens.
+    __table_args__: ClassVar[dict[str, object]] = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(32))

@@ -12,7 +12,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     EmailStr,
-    Field,
     StringConstraints,
     ValidationInfo,
     field_validator,
@@ -32,6 +31,12 @@ def _no_nul(value: str) -> str:
 def _username(value: str) -> str:
     if not USERNAME_RE.fullmatch(value):
         raise ValueError("must be 3–32 characters: letters, digits, '_', '.' or '-'")
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
     return value
 
 
@@ -71,8 +76,12 @@ class MeOut(UserOut):
 
 
 class LoginIn(Strict):
-    username: Annotated[str, StringConstraints(min_length=1, max_length=254)]
-    password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    username: Annotated[
+        str, StringConstraints(min_length=1, max_length=254), AfterValidator(_no_nul)
+    ]
+    password: Annotated[
+        str, StringConstraints(min_length=1, max_length=128), AfterValidator(_no_nul)
+    ]
 
 
 class TokenOut(BaseModel):
@@ -155,7 +164,7 @@ class MessagePage(BaseModel):
 class ChatIn(Strict):
     conversationId: uuid.UUID  # the contract's field name
     # The length cap is configurable, so the route checks it (still a 422 on `message`).
-    message: Annotated[Text, StringConstraints(min_length=1)] | None = None
+    message: Annotated[Text, AfterValidator(_not_blank)] | None = None
     regenerate: bool = False
 
     @model_validator(mode="after")
@@ -225,6 +234,3 @@ class ExportOut(BaseModel):
     user: MeOut
     exported_at: datetime
     conversations: list[ExportConversation]
-
-
-Limit = Annotated[int, Field(ge=1, le=200)]

@@ -101,7 +101,7 @@ class ChatChain:
         self.idle_seconds = timeout_seconds
 
     @staticmethod
-    def _inputs(system: str, history: list[BaseMessage], text: str) -> dict:
+    def _inputs(system: str, history: list[BaseMessage], text: str) -> dict[str, object]:
         return {"system": system, "history": history, "input": text}
 
     async def ainvoke(self, system: str, history: list[BaseMessage], text: str) -> Reply:

@@ -14,7 +14,8 @@ def build_chat_model(settings: Settings) -> BaseChatModel:
     if settings.model_mode == "demo":
         return DemoChatModel()
     api_key = settings.api_key
-    assert api_key is not None  # Settings refuses gemini mode without a key in production
+    if api_key is None:  # Settings refuses this; kept for callers that build Settings oddly
+        raise ValueError("Gemini mode needs GEMINI_API_KEY (or GOOGLE_API_KEY)")
     kwargs: dict[str, object] = {}
     if settings.gemini_base_url:
         kwargs["base_url"] = settings.gemini_base_url

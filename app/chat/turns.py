@@ -10,16 +10,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import anyio
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import AIMessageChunk, BaseMessage
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import crud
-from app.chat.chain import ChatChain, Reply, usage_of
+from app.chat.chain import ChatChain, Reply
 from app.chat.history import ConversationHistory, Window
 from app.core import ratelimit
 from app.core.config import Settings
 from app.core.db import write_transaction
-from app.schemas import TurnDone, Usage
+from app.schemas import TurnDone
 
 log = logging.getLogger("app.chat")
 
@@ -49,6 +49,7 @@ class TurnPlan:
     title: str
     retitle: bool
     loaded_rows: int
+    saved: bool = False
 
 
 def auto_title(text: str) -> str:
@@ -188,15 +189,16 @@ class TurnService:
                 # The lease expired and another turn took over, or the conversation was
                 # deleted meanwhile: saving now could interleave turns. Raising rolls back.
                 raise TurnRejected(409, "The conversation changed while answering")
-        user_id, ai_id = saved
+        user_id, ai_id, stored_title = saved
+        plan.saved = True
         return TurnDone(
-            user_message_id=user_id,
-            ai_message_id=ai_id,
-            usage=reply.usage,
-            title=title or plan.title,
+            user_message_id=user_id, ai_message_id=ai_id, usage=reply.usage, title=stored_title
         )
 
     async def abandon(self, plan: TurnPlan) -> None:
+        """Release the lease of a turn that was not saved (saving releases it itself)."""
+        if plan.saved:
+            return
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(self._release, plan.conversation_id, plan.lease)
 
@@ -208,13 +210,5 @@ class TurnService:
     async def answer(self, plan: TurnPlan) -> Reply:
         return await self.chain.ainvoke(plan.system_prompt, plan.history, plan.input_text)
 
-    def stream(self, plan: TurnPlan) -> AsyncIterator:
+    def stream(self, plan: TurnPlan) -> AsyncIterator[AIMessageChunk]:
         return self.chain.astream(plan.system_prompt, plan.history, plan.input_text)
-
-
-def merge_usage(chunks_usage: list[Usage | None]) -> Usage | None:
-    found = [u for u in chunks_usage if u is not None]
-    return found[-1] if found else None
-
-
-__all__ = ["TurnPlan", "TurnRejected", "TurnService", "auto_title", "usage_of"]

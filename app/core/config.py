@@ -36,7 +36,12 @@ DEFAULT_SYSTEM_PROMPT = (
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        # A refused setting must not print the others (API keys) into the journal.
+        hide_input_in_errors=True,
     )
 
     app_env: Literal["development", "production"] = "development"
@@ -92,6 +97,12 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_production(self) -> Settings:
+        if "*" in self.cors_origins:
+            raise ValueError(
+                "CORS_ORIGINS=* would let any site use visitors' sessions: list the origins"
+            )
+        if self.model_provider == "gemini" and self.api_key is None:
+            raise ValueError("MODEL_PROVIDER=gemini needs GEMINI_API_KEY (or GOOGLE_API_KEY)")
         if self.app_env == "production":
             key = self.secret_key.get_secret_value() if self.secret_key else ""
             if len(key) < 32 or key.strip().lower() in _PLACEHOLDER_SECRETS:

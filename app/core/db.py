@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
 import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.config import Settings
@@ -30,8 +31,12 @@ class SQLiteWriteLock:
         self._path = database + ".writelock"
         self._thread_lock = threading.Lock()
         self._fd: int | None = None
+        self._pid = os.getpid()
 
     def __enter__(self) -> None:
+        if self._pid != os.getpid():
+            # Forked: a shared open file would not exclude the parent. Start afresh.
+            self._thread_lock, self._fd, self._pid = threading.Lock(), None, os.getpid()
         self._thread_lock.acquire()
         try:
             if self._fd is None:
@@ -54,10 +59,9 @@ _sqlite_write_locks: weakref.WeakKeyDictionary[Engine, SQLiteWriteLock] = (
 )
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     # WAL makes NORMAL durable against application crashes; only power loss can lose the
     # last transactions, which is the usual trade for a chat log.
@@ -65,7 +69,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def _sqlite_begin(conn) -> None:
+def _sqlite_begin(conn: Connection) -> None:
     # Writers take the write lock at BEGIN (IMMEDIATE): a deferred transaction that reads and
     # then writes fails with SQLITE_BUSY, without waiting, when another connection committed
     # in between. Readers stay deferred so they never queue behind writers (WAL).
@@ -75,17 +79,28 @@ def _sqlite_begin(conn) -> None:
         conn.exec_driver_sql("BEGIN")
 
 
-def make_engine(settings: Settings) -> Engine:
+def make_engine(settings: Settings, *, foreign_keys: bool = True) -> Engine:
+    """The engine for Settings. Migrations pass foreign_keys=False: on SQLite, rebuilding a
+    table (Alembic batch mode) drops it, and with foreign keys on that drop cascades into
+    every table that references it — rows deleted by a schema change."""
     url = settings.sqlalchemy_url
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url,
+            # Parameters carry message text and token hashes: keep them out of error logs.
+            hide_parameters=True,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
             pool_size=8,
             max_overflow=8,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        fk = "ON" if foreign_keys else "OFF"
+        event.listen(
+            engine,
+            "connect",
+            lambda dbapi_conn, _r: dbapi_conn.execute(f"PRAGMA foreign_keys={fk}"),
+        )
         # pysqlite's own transaction handling is turned off so BEGIN is ours to issue.
         event.listen(
             engine,
@@ -96,7 +111,9 @@ def make_engine(settings: Settings) -> Engine:
         if engine.url.database and engine.url.database != ":memory:":
             _sqlite_write_locks[engine] = SQLiteWriteLock(engine.url.database)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return create_engine(
+        url, hide_parameters=True, pool_pre_ping=True, pool_size=5, max_overflow=10
+    )
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -28,13 +28,16 @@ DOCS_CSP = (
     "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
     "img-src 'self' data: https://fastapi.tiangolo.com; frame-ancestors 'none'"
 )
-DOCS_PATHS = ("/docs", "/redoc")
+DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
 
 
 class RequestContextMiddleware:
     """Gives every request an id (X-Request-ID, kept from the client when well-formed),
     adds security headers, and logs one line per request: method, path, status, duration
-    and id — never bodies, query strings, or headers that could carry text or tokens."""
+    and id — never bodies, query strings, or headers that could carry text or tokens.
+
+    It is the outermost layer, so it also turns an unhandled exception into the JSON 500
+    (with the same headers) that Starlette's error middleware would send as plain text."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -48,11 +51,13 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         start = time.perf_counter()
         status_code = 500
+        started = False
         path = scope["path"]
 
         async def send_wrapper(message: Message) -> None:
-            nonlocal status_code
+            nonlocal status_code, started
             if message["type"] == "http.response.start":
+                started = True
                 status_code = message["status"]
                 headers = MutableHeaders(scope=message)
                 headers["X-Request-ID"] = request_id
@@ -62,17 +67,37 @@ class RequestContextMiddleware:
                 headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
                 headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
                 headers.setdefault(
-                    "Content-Security-Policy", DOCS_CSP if path.startswith(DOCS_PATHS) else CSP
+                    "Content-Security-Policy", DOCS_CSP if path in DOCS_PATHS else CSP
                 )
+                # API answers carry tokens and private text: no cache may keep them.
+                headers.setdefault("Cache-Control", "no-store")
             await send(message)
 
         try:
             await self.app(scope, receive, send_wrapper)
+        except Exception:
+            access_log.exception("unhandled error (request %s)", request_id)
+            if not started:
+                body = json.dumps(
+                    {"detail": f"Internal server error (request id {request_id})"}
+                ).encode()
+                await send_wrapper(
+                    {
+                        "type": "http.response.start",
+                        "status": 500,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
+                await send_wrapper({"type": "http.response.body", "body": body})
         finally:
             access_log.info(
                 "%s %s %s %.1fms id=%s",
                 scope["method"],
-                path,
+                # Escaped: a %0a in the URL must not start a forged log line.
+                path.encode("unicode_escape").decode("ascii"),
                 status_code,
                 (time.perf_counter() - start) * 1000,
                 request_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import dataclass
 
@@ -11,6 +12,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.models import RateCounter
+
+PURGE_PROBABILITY = 0.01
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,11 @@ def hit_many(
         index_elements=[RateCounter.key, RateCounter.window_start],
         set_={"count": RateCounter.count + 1},
     ).returning(RateCounter.key, RateCounter.count)
-    counts = {key: count for key, count in session.execute(stmt)}
+    counts = {key: count for key, count in session.execute(stmt).all()}
+    # Expired windows are dead rows; sweeping now and then keeps the table small without
+    # a scheduler (every worker does a share of it).
+    if random.random() < PURGE_PROBABILITY:
+        purge_expired(session, now=now)
     for (limit, _), row in zip(limits, rows, strict=True):
         if counts[row["key"]] > limit.limit:
             raise RateLimited(limit, max(1, int(row["expires_at"] - now) + 1))

@@ -30,6 +30,19 @@ TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 TABLES = ("messages", "conversations", "refresh_tokens", "rate_counters", "users")
 
 
+@pytest.fixture(autouse=True)
+def _steady_rate_windows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rate limits use fixed one-minute windows; a test that straddled a minute boundary
+    would see its counters reset. The limiter's clock stands still one second into a
+    window instead (only the limiter's: tokens and timestamps use the real clock)."""
+    from types import SimpleNamespace
+
+    from app.core import ratelimit
+
+    now = (int(time.time()) // 86_400) * 86_400 + 3_600 + 1
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: float(now)))
+
+
 @pytest.fixture(scope="session")
 def gemini_server() -> Iterator[FakeGeminiServer]:
     server = FakeGeminiServer().start()

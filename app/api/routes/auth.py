@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
+import json
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import anyio
 from fastapi import APIRouter, Cookie, HTTPException, Request, Response, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from app import crud
 from app.api.deps import CurrentUser, StateDep, client_ip
@@ -24,9 +26,9 @@ from app.core.security import (
 )
 from app.schemas import (
     ChangePasswordIn,
+    ConversationOut,
     DeleteAccountIn,
     ErrorOut,
-    ExportConversation,
     ExportMessage,
     ExportOut,
     LoginIn,
@@ -36,12 +38,18 @@ from app.schemas import (
     UserOut,
 )
 
-router = APIRouter(tags=["accounts"])
+router = APIRouter(
+    tags=["accounts"],
+    responses={413: {"model": ErrorOut, "description": "Request body too large"}},
+)
 
 REFRESH_COOKIE = "refresh_token"
 # Two tabs refreshing at once present the same token; within this grace the second one is
 # refused without treating it as theft (its browser already holds the rotated cookie).
 REFRESH_REUSE_GRACE = timedelta(seconds=10)
+EXPORT_PAGE = 500
+# Our refresh secrets are 43 characters; anything much longer is not one of ours.
+MAX_COOKIE_CHARS = 200
 
 ERR_401 = {401: {"model": ErrorOut, "description": "Wrong or missing credentials"}}
 ERR_429 = {429: {"model": ErrorOut, "description": "Too many attempts (see Retry-After)"}}
@@ -77,31 +85,36 @@ def _clear_refresh_cookie(response: Response, state: StateDep) -> None:
     )
 
 
-def _issue_tokens(
-    state: StateDep,
-    response: Response,
-    *,
-    user_id: int,
-    username: str,
-    family_id: uuid.UUID | None = None,
+def _add_refresh_token(
+    state: StateDep, session: Session, *, user_id: int, secret: str, family_id: uuid.UUID
+) -> None:
+    crud.purge_dead_refresh_tokens(session, user_id=user_id)
+    crud.add_refresh_token(
+        session,
+        user_id=user_id,
+        family_id=family_id,
+        token_hash=hash_refresh_secret(secret, state.signing_key),
+        ttl=timedelta(days=state.settings.refresh_token_ttl_days),
+    )
+
+
+def _token_response(
+    state: StateDep, response: Response, *, user_id: int, username: str, secret: str
 ) -> TokenOut:
-    """Access token in the body, a new refresh token (same family when rotating) in the
-    cookie. Runs in a worker thread: it writes."""
-    secret = new_refresh_secret()
-    with write_transaction(state.session_factory) as session:
-        crud.purge_dead_refresh_tokens(session, user_id=user_id)
-        crud.add_refresh_token(
-            session,
-            user_id=user_id,
-            family_id=family_id or uuid.uuid4(),
-            token_hash=hash_refresh_secret(secret, state.signing_key),
-            ttl=timedelta(days=state.settings.refresh_token_ttl_days),
-        )
     _set_refresh_cookie(response, state, secret)
     token, expires_in = create_access_token(
         user_id, state.signing_key, state.settings.access_token_ttl_seconds
     )
     return TokenOut(access_token=token, user_id=user_id, username=username, expires_in=expires_in)
+
+
+def _issue_tokens(state: StateDep, response: Response, *, user_id: int, username: str) -> TokenOut:
+    """A new session: access token in the body, a refresh token of a new family in the
+    cookie. Runs in a worker thread: it writes."""
+    secret = new_refresh_secret()
+    with write_transaction(state.session_factory) as session:
+        _add_refresh_token(state, session, user_id=user_id, secret=secret, family_id=uuid.uuid4())
+    return _token_response(state, response, user_id=user_id, username=username, secret=secret)
 
 
 @router.post(
@@ -192,20 +205,7 @@ async def _login_body(request: Request) -> LoginIn:
 async def login(request: Request, response: Response, state: StateDep) -> TokenOut:
     body = await _login_body(request)
     settings = state.settings
-    per_ip = ratelimit.Limit("login-ip", settings.login_rate_per_minute, 60)
-    per_account = ratelimit.Limit("login-account", settings.login_rate_per_minute, 60)
     ip = client_ip(request, settings)
-    account = body.username.strip().lower()
-
-    def blocked() -> int | None:
-        with state.session_factory() as session:
-            return ratelimit.peek_exceeded(session, per_ip, ip) or ratelimit.peek_exceeded(
-                session, per_account, account
-            )
-
-    retry_after = await anyio.to_thread.run_sync(blocked)
-    if retry_after:
-        raise _too_many(retry_after, "login attempts")
 
     def lookup() -> tuple[int, str, str] | None:
         with state.session_factory() as session:
@@ -213,18 +213,13 @@ async def login(request: Request, response: Response, state: StateDep) -> TokenO
             return (user.id, user.username, user.password_hash) if user else None
 
     found = await anyio.to_thread.run_sync(lookup)
+    # One budget per account whichever name (username or email) is typed; unknown names
+    # get their own, so probing them is throttled too.
+    account = f"user:{found[0]}" if found else f"name:{body.username.strip().lower()}"
+    await _count_password_attempt(state, ip=ip, account=account)
     # Unknown users are checked against a dummy hash: same work, same answer, same time.
     ok = await state.hasher.verify(body.password, found[2] if found else None)
     if not ok or found is None:
-
-        def count_failure() -> None:
-            with write_transaction(state.session_factory) as session:
-                for limit, subject in ((per_ip, ip), (per_account, account)):
-                    # Over the limit already: the next attempt is refused by `blocked`.
-                    with contextlib.suppress(ratelimit.RateLimited):
-                        ratelimit.hit(session, limit, subject)
-
-        await anyio.to_thread.run_sync(count_failure)
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "Incorrect username or password",
@@ -236,19 +231,40 @@ async def login(request: Request, response: Response, state: StateDep) -> TokenO
     )
 
 
+async def _count_password_attempt(state: StateDep, *, ip: str | None, account: str) -> None:
+    """Count a password check before doing it, atomically, per client IP and per account:
+    parallel guesses can't all slip past a check that only counted finished failures."""
+    limit = state.settings.login_rate_per_minute
+    limits = [(ratelimit.Limit("login-account", limit, 60), account)]
+    if ip is not None:
+        limits.append((ratelimit.Limit("login-ip", limit, 60), ip))
+
+    def count() -> None:
+        with write_transaction(state.session_factory) as session:
+            ratelimit.hit_many(session, limits)
+
+    try:
+        await anyio.to_thread.run_sync(count)
+    except ratelimit.RateLimited as exc:
+        raise _too_many(exc.retry_after, "password attempts") from exc
+
+
 @router.post("/auth/refresh", response_model=TokenOut, responses=ERR_401)
 def refresh(
     response: Response,
     state: StateDep,
-    refresh_token: Annotated[str | None, Cookie(max_length=200)] = None,
+    refresh_token: Annotated[str | None, Cookie()] = None,
 ) -> TokenOut:
     """Rotate the refresh cookie and get a new access token. Presenting an already-rotated
     token (outside a short grace) revokes the whole session family: it was stolen."""
-    if not refresh_token:
+    if not refresh_token or len(refresh_token) > MAX_COOKIE_CHARS:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "No session")
     token_hash = hash_refresh_secret(refresh_token, state.signing_key)
     now = datetime.now(UTC)
     refused: str | None = None
+    secret = new_refresh_secret()
+    # One transaction: claim the old token and add its successor, so a logout or password
+    # change can't slip in between and leave a live token in a revoked family.
     with write_transaction(state.session_factory) as session:
         token = crud.get_refresh_token(session, token_hash=token_hash)
         if token is None or token.revoked_at is not None or token.expires_at <= now:
@@ -261,18 +277,20 @@ def refresh(
                 refused = "Session already refreshed"
         else:
             user = crud.get_user(session, token.user_id)
-            assert user is not None  # tokens are deleted with their user
-            user_id, username, family_id = user.id, user.username, token.family_id
+            if user is None:  # tokens are deleted with their user; defensive
+                refused = "Session expired"
+            else:
+                user_id, username = user.id, user.username
+                _add_refresh_token(state, session, user_id=user_id, secret=secret,
+                                   family_id=token.family_id)  # fmt: skip
     if refused:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, refused)
-    return _issue_tokens(state, response, user_id=user_id, username=username, family_id=family_id)
+    return _token_response(state, response, user_id=user_id, username=username, secret=secret)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(
-    state: StateDep, refresh_token: Annotated[str | None, Cookie(max_length=200)] = None
-) -> Response:
-    if refresh_token:
+def logout(state: StateDep, refresh_token: Annotated[str | None, Cookie()] = None) -> Response:
+    if refresh_token and len(refresh_token) <= MAX_COOKIE_CHARS:
         token_hash = hash_refresh_secret(refresh_token, state.signing_key)
         with write_transaction(state.session_factory) as session:
             token = crud.get_refresh_token(session, token_hash=token_hash)
@@ -288,30 +306,35 @@ def me(user: CurrentUser) -> MeOut:
     return MeOut(id=user.id, username=user.username, email=user.email, created_at=user.created_at)
 
 
-@router.post("/me/password", response_model=TokenOut, responses=ERR_401)
+@router.post("/me/password", response_model=TokenOut, responses={**ERR_401, **ERR_429})
 async def change_password(
     body: ChangePasswordIn, user: CurrentUser, state: StateDep, response: Response
 ) -> TokenOut:
-    """Change the password; every other session (refresh token) is revoked."""
+    """Change the password; every session (refresh token) is revoked and a new one starts."""
+    await _count_password_attempt(state, ip=None, account=f"user:{user.id}")
     if not await state.hasher.verify(body.current_password, user.password_hash):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Current password is incorrect")
     new_hash = await state.hasher.hash(body.new_password)
+    secret = new_refresh_secret()
 
-    def store() -> TokenOut:
+    def store() -> None:
         with write_transaction(state.session_factory) as session:
             db_user = crud.get_user(session, user.id)
             if db_user is None:
                 raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Not authenticated")
             db_user.password_hash = new_hash
             crud.revoke_user_tokens(session, user_id=user.id)
-        return _issue_tokens(state, response, user_id=user.id, username=user.username)
+            _add_refresh_token(state, session, user_id=user.id, secret=secret,
+                               family_id=uuid.uuid4())  # fmt: skip
 
-    return await anyio.to_thread.run_sync(store)
+    await anyio.to_thread.run_sync(store)
+    return _token_response(state, response, user_id=user.id, username=user.username, secret=secret)
 
 
-@router.delete("/me", status_code=status.HTTP_204_NO_CONTENT, responses=ERR_401)
+@router.delete("/me", status_code=status.HTTP_204_NO_CONTENT, responses={**ERR_401, **ERR_429})
 async def delete_account(body: DeleteAccountIn, user: CurrentUser, state: StateDep) -> Response:
     """Delete the account and every conversation, message and session of it."""
+    await _count_password_attempt(state, ip=None, account=f"user:{user.id}")
     if not await state.hasher.verify(body.password, user.password_hash):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Password is incorrect")
 
@@ -325,35 +348,55 @@ async def delete_account(body: DeleteAccountIn, user: CurrentUser, state: StateD
     return response
 
 
-@router.get("/me/export", response_model=ExportOut, responses=ERR_401)
-def export(user: CurrentUser, state: StateDep) -> JSONResponse:
-    """Every conversation and message of mine, as a JSON download."""
-    with state.session_factory() as session:
-        rows = crud.export_user(session, user_id=user.id)
-        out = ExportOut(
-            user=MeOut(
-                id=user.id, username=user.username, email=user.email, created_at=user.created_at
-            ),
-            exported_at=datetime.now(UTC),
-            conversations=[
-                ExportConversation(
-                    id=conv.id,
-                    title=conv.title,
-                    system_prompt=conv.system_prompt,
-                    created_at=conv.created_at,
-                    updated_at=conv.updated_at,
-                    messages=[
-                        ExportMessage(
-                            id=m.id, role=m.role, content=m.content, created_at=m.created_at
-                        )
-                        for m in msgs
-                    ],
-                )
-                for conv, msgs in rows
-            ],
-        )
-    stamp = out.exported_at.strftime("%Y%m%d")
-    return JSONResponse(
-        out.model_dump(mode="json"),
+@router.get(
+    "/me/export",
+    response_class=StreamingResponse,
+    responses={200: {"model": ExportOut, "description": "JSON download"}, **ERR_401},
+)
+def export(user: CurrentUser, state: StateDep) -> StreamingResponse:
+    """Every conversation and message of mine, as a JSON download. Streamed a page of
+    messages at a time, so a large history never sits in memory whole."""
+    me = MeOut(id=user.id, username=user.username, email=user.email, created_at=user.created_at)
+    exported_at = datetime.now(UTC)
+
+    def dumps(value: object) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
+    def generate() -> Iterator[bytes]:
+        head = {"user": me.model_dump(mode="json"), "exported_at": exported_at.isoformat()}
+        yield (dumps(head)[:-1] + ', "conversations": [').encode()
+        with state.session_factory() as session:
+            conversations = crud.list_all_conversations(session, user_id=user.id)
+        for n, conv in enumerate(conversations):
+            meta = ConversationOut(
+                id=conv.id,
+                title=conv.title,
+                system_prompt=conv.system_prompt,
+                created_at=conv.created_at,
+                updated_at=conv.updated_at,
+            ).model_dump(mode="json")
+            yield ((", " if n else "") + dumps(meta)[:-1] + ', "messages": [').encode()
+            after, first = 0, True
+            while True:
+                with state.session_factory() as session:
+                    page = crud.messages_after(
+                        session, conversation_id=conv.id, after=after, limit=EXPORT_PAGE
+                    )
+                for m in page:
+                    item = ExportMessage(
+                        id=m.id, role=m.role, content=m.content, created_at=m.created_at
+                    ).model_dump(mode="json")
+                    yield (("" if first else ", ") + dumps(item)).encode()
+                    first = False
+                if len(page) < EXPORT_PAGE:
+                    break
+                after = page[-1].id
+            yield b"]}"
+        yield b"]}"
+
+    stamp = exported_at.strftime("%Y%m%d")
+    return StreamingResponse(
+        generate(),
+        media_type="application/json",
         headers={"Content-Disposition": f'attachment; filename="chatbot-export-{stamp}.json"'},
     )

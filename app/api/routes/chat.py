@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, status
@@ -15,7 +15,9 @@ from app.chat.chain import ModelFailure, Reply, usage_of
 from app.chat.turns import TurnPlan, TurnRejected
 from app.schemas import ChatIn, ChatOut, ErrorOut, Usage
 
-router = APIRouter(tags=["chat"])
+router = APIRouter(
+    tags=["chat"], responses={401: {"model": ErrorOut, "description": "Not authenticated"}}
+)
 
 CHAT_ERRORS: dict[int | str, dict] = {
     404: {"model": ErrorOut, "description": "No such conversation of yours"},
@@ -78,7 +80,6 @@ async def chat(plan: PlannedTurn, state: StateDep) -> ChatOut:
 class OpenStream:
     chunks: AsyncIterator[AIMessageChunk]
     first: AIMessageChunk | None
-    usage: list[Usage | None] = field(default_factory=list)
 
 
 async def _open_stream(plan: PlannedTurn, state: StateDep) -> AsyncIterator[OpenStream]:

@@ -22,7 +22,13 @@ from app.schemas import (
     SessionOut,
 )
 
-router = APIRouter(tags=["conversations"])
+router = APIRouter(
+    tags=["conversations"],
+    responses={
+        401: {"model": ErrorOut, "description": "Not authenticated"},
+        413: {"model": ErrorOut, "description": "Request body too large"},
+    },
+)
 
 NOT_FOUND = {404: {"model": ErrorOut, "description": "No such conversation of yours"}}
 
@@ -56,7 +62,7 @@ def list_conversations(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-    q: Annotated[str | None, Query(max_length=200)] = None,
+    q: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")] = None,
 ) -> ConversationPage:
     """My conversations, most recent activity first; `q` searches titles."""
     rows, total = crud.list_conversations(
@@ -123,7 +129,7 @@ def list_messages(
     user: CurrentUser,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
 ) -> MessagePage:
     """Messages oldest first; `before=<id>` pages back through older ones."""
     conv = crud.get_conversation(session, user_id=user.id, conversation_id=conversation_id)
