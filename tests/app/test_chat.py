@@ -505,3 +505,20 @@ def test_demo_model_streams_and_reports_memory(settings_factory) -> None:
         assert "2 earlier message" in text
         assert events[-1][0] == "done"
         assert json.dumps(events[-1][1])
+
+
+def test_idle_streams_get_keep_alive_comments(client: TestClient, user: Account, fake, monkeypatch):
+    """Between tokens that come slowly, the stream sends `: ping` comments (every 15 s in
+    production; shortened here) so proxies don't close an idle connection."""
+    import fastapi.routing
+
+    monkeypatch.setattr(fastapi.routing, "_PING_INTERVAL", 0.2)
+    conv = new_conversation(client, user)
+    fake.push(Behavior(text="slow answer", chunk_delay=0.7))
+    r = client.post(
+        "/chat/stream", headers=user.headers, json={"conversationId": conv, "message": "q"}
+    )
+    assert ": ping" in r.text
+    events = parse_sse(r.text)
+    assert "".join(d["text"] for e, d in events if e == "token") == "slow answer"
+    assert events[-1][0] == "done"
