@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from langchain_core.chat_history import BaseChatMessageHistory
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import crud
@@ -100,7 +101,5 @@ class ConversationHistory(BaseChatMessageHistory):
                 )
 
     def clear(self) -> None:
-        from sqlalchemy import delete
-
         with write_transaction(self._factory) as session:
             session.execute(delete(Message).where(Message.conversation_id == self.conversation_id))
