@@ -74,7 +74,8 @@ class Settings(BaseSettings):
 
     # Limits.
     max_message_chars: int = Field(default=8000, ge=1, le=200_000)
-    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # 8,000 characters of emoji sent by a client that \u-escapes them (12 bytes each) fit.
+    max_body_bytes: int = Field(default=128 * 1024, ge=1024)
     chat_rate_per_minute: int = Field(default=20, ge=1)
     daily_message_quota: int = Field(default=500, ge=1)
     login_rate_per_minute: int = Field(default=10, ge=1)  # per account and per client IP

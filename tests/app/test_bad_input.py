@@ -166,3 +166,19 @@ def test_unknown_path_and_method(client: TestClient) -> None:
     assert r.status_code == 404 and r.json() == {"detail": "Not Found"}
     r = client.put("/chat", json={})
     assert r.status_code == 405 and "detail" in r.json()
+
+
+def test_a_full_length_emoji_message_fits_even_ascii_escaped(
+    client: TestClient, user: Account, settings, fake
+) -> None:
+    import json
+
+    conv = new_conversation(client, user)
+    body = json.dumps(
+        {"conversationId": conv, "message": "🙂" * settings.max_message_chars},
+        ensure_ascii=True,  # each emoji becomes a 12-byte surrogate pair escape
+    )
+    r = client.post(
+        "/chat", headers={**user.headers, "Content-Type": "application/json"}, content=body
+    )
+    assert r.status_code == 200, r.text
