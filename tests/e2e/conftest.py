@@ -138,6 +138,24 @@ def short_token_app(tmp_path_factory, gemini) -> Iterator[AppServer]:
     _stop_app(server)
 
 
+@pytest.fixture(scope="session")
+def chat_limited_app(tmp_path_factory, gemini) -> Iterator[AppServer]:
+    """An app that allows one chat message per user per minute, for the rate-limit test."""
+    server = _start_app(tmp_path_factory.mktemp("chatlimit"), gemini.url, CHAT_RATE_PER_MINUTE="1")
+    yield server
+    _stop_app(server)
+
+
+@pytest.fixture(scope="session")
+def login_limited_app(tmp_path_factory, gemini) -> Iterator[AppServer]:
+    """An app that allows two password attempts per account and per IP a minute."""
+    server = _start_app(
+        tmp_path_factory.mktemp("loginlimit"), gemini.url, LOGIN_RATE_PER_MINUTE="2"
+    )
+    yield server
+    _stop_app(server)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_fake(gemini) -> None:
     gemini.fake.reset()
