@@ -33,14 +33,19 @@ PROMPT = ChatPromptTemplate.from_messages(
 UPSTREAM_RETRY_AFTER_SECONDS = 30
 
 
-class ModelFailure(Exception):
-    """The model call failed; `status` is what our API answers."""
+class TurnError(Exception):
+    """A chat turn ended without an answer; `status` (and `retry_after`) is what the API
+    answers, as an HTTP error or as the stream's `error` event."""
 
     def __init__(self, status: int, detail: str, retry_after: int | None = None) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.retry_after = retry_after
+
+
+class ModelFailure(TurnError):
+    """The model call failed: 502, 503 (rate limited upstream) or 504."""
 
 
 def classify(exc: BaseException) -> ModelFailure:

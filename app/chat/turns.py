@@ -14,7 +14,7 @@ from langchain_core.messages import AIMessageChunk, BaseMessage
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import crud
-from app.chat.chain import ChatChain, Reply
+from app.chat.chain import ChatChain, Reply, TurnError
 from app.chat.history import ConversationHistory, Window
 from app.core import ratelimit
 from app.core.config import Settings
@@ -26,14 +26,8 @@ log = logging.getLogger("app.chat")
 TITLE_MAX_CHARS = 60
 
 
-class TurnRejected(Exception):
-    """The turn can't start: 404, 409 or 429 (with retry_after)."""
-
-    def __init__(self, status: int, detail: str, retry_after: int | None = None) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-        self.retry_after = retry_after
+class TurnRejected(TurnError):
+    """The turn can't start or be saved: 404, 409 or 429 (with retry_after)."""
 
 
 @dataclass
@@ -46,9 +40,7 @@ class TurnPlan:
     new_user_text: str | None  # None when regenerating an existing question
     user_message_id: int | None
     replace_ai_id: int | None
-    title: str
     retitle: bool
-    loaded_rows: int
     saved: bool = False
 
 
@@ -118,9 +110,7 @@ class TurnService:
             if conv is None:  # deleted between the two statements
                 raise TurnRejected(404, "Conversation not found")
             system_prompt = conv.system_prompt or self.settings.default_system_prompt
-            return self._load(
-                conversation_id, lease, message, system_prompt, conv.title, conv.title_is_custom
-            )
+            return self._load(conversation_id, lease, message, system_prompt, conv.title_is_custom)
         except BaseException:
             self._release(conversation_id, lease)
             raise
@@ -131,7 +121,6 @@ class TurnService:
         lease: uuid.UUID,
         message: str | None,
         system_prompt: str,
-        title: str,
         title_is_custom: bool,
     ) -> TurnPlan:
         user_message_id = replace_ai_id = before_id = None
@@ -160,9 +149,7 @@ class TurnService:
             new_user_text=message,
             user_message_id=user_message_id,
             replace_ai_id=replace_ai_id,
-            title=title,
             retitle=first_exchange and not title_is_custom,
-            loaded_rows=history.loaded_rows,
         )
 
     # -- after the model -----------------------------------------------------------------

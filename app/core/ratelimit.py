@@ -30,39 +30,21 @@ class RateLimited(Exception):
         self.retry_after = retry_after
 
 
-def _upsert(session: Session, key: str, window_start: int, expires_at: int) -> int:
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(RateCounter).values(
-        key=key, window_start=window_start, count=1, expires_at=expires_at
-    )
-    # One statement both creates and increments the counter: concurrent requests in
-    # other workers can't both read the old value.
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[RateCounter.key, RateCounter.window_start],
-        set_={"count": RateCounter.count + 1},
-    ).returning(RateCounter.count)
-    return int(session.execute(stmt).scalar_one())
-
-
 def hit(session: Session, limit: Limit, subject: str, *, now: float | None = None) -> None:
     """Count one event for `subject`; raise RateLimited when it exceeds the limit.
 
     The caller commits: a rejected event is counted too, so hammering doesn't reset anything.
     """
-    now = time.time() if now is None else now
-    window_start = int(now // limit.window_seconds) * limit.window_seconds
-    expires_at = window_start + limit.window_seconds
-    count = _upsert(session, f"{limit.name}:{subject}", window_start, expires_at)
-    if count > limit.limit:
-        raise RateLimited(limit, max(1, int(expires_at - now) + 1))
+    hit_many(session, [(limit, subject)], now=now)
 
 
 def hit_many(
     session: Session, limits: list[tuple[Limit, str]], *, now: float | None = None
 ) -> None:
     """Count one event against several limits in one statement (the chat path runs this
-    under the write lock); raise RateLimited for the first one exceeded."""
+    under the write lock); raise RateLimited for the first one exceeded. One
+    `INSERT … ON CONFLICT DO UPDATE … RETURNING` both creates and increments each counter,
+    so concurrent requests in other workers can't both read the old value."""
     now = time.time() if now is None else now
     rows = []
     for limit, subject in limits:
@@ -90,16 +72,6 @@ def hit_many(
     for (limit, _), row in zip(limits, rows, strict=True):
         if counts[row["key"]] > limit.limit:
             raise RateLimited(limit, max(1, int(row["expires_at"] - now) + 1))
-
-
-def peek_exceeded(session: Session, limit: Limit, subject: str) -> int | None:
-    """Seconds until the window resets if `subject` is already over the limit, else None."""
-    now = time.time()
-    window_start = int(now // limit.window_seconds) * limit.window_seconds
-    row = session.get(RateCounter, (f"{limit.name}:{subject}", window_start))
-    if row is not None and row.count >= limit.limit:
-        return max(1, int(window_start + limit.window_seconds - now) + 1)
-    return None
 
 
 def purge_expired(session: Session, *, now: float | None = None) -> int:

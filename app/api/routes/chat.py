@@ -11,8 +11,8 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from langchain_core.messages import AIMessageChunk
 
 from app.api.deps import CurrentUser, StateDep
-from app.chat.chain import ModelFailure, Reply, usage_of
-from app.chat.turns import TurnPlan, TurnRejected
+from app.chat.chain import ModelFailure, Reply, TurnError, usage_of
+from app.chat.turns import TurnPlan
 from app.schemas import ChatIn, ChatOut, ErrorOut, Usage
 
 router = APIRouter(
@@ -30,7 +30,7 @@ CHAT_ERRORS: dict[int | str, dict] = {
 }
 
 
-def _http_error(exc: TurnRejected | ModelFailure) -> HTTPException:
+def _http_error(exc: TurnError) -> HTTPException:
     headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
     return HTTPException(exc.status, exc.detail, headers=headers)
 
@@ -54,7 +54,7 @@ async def _plan_turn(body: ChatIn, user: CurrentUser, state: StateDep) -> AsyncI
         plan = await state.turns.prepare(
             user_id=user.id, conversation_id=body.conversationId, message=body.message
         )
-    except TurnRejected as exc:
+    except TurnError as exc:
         raise _http_error(exc) from exc
     try:
         yield plan
@@ -71,7 +71,7 @@ async def chat(plan: PlannedTurn, state: StateDep) -> ChatOut:
     try:
         reply = await state.turns.answer(plan)
         await state.turns.finish(plan, reply)
-    except (ModelFailure, TurnRejected) as exc:
+    except TurnError as exc:
         raise _http_error(exc) from exc
     return ChatOut(answer=reply.text)
 
@@ -90,7 +90,7 @@ async def _open_stream(plan: PlannedTurn, state: StateDep) -> AsyncIterator[Open
         first: AIMessageChunk | None = await anext(chunks)
     except StopAsyncIteration:
         first = None
-    except ModelFailure as exc:
+    except TurnError as exc:
         await chunks.aclose()
         raise _http_error(exc) from exc
     try:
@@ -128,7 +128,7 @@ async def chat_stream(
         if not text:
             raise ModelFailure(502, "The model returned an empty answer.")
         done = await state.turns.finish(plan, Reply(text=text, usage=usage))
-    except (ModelFailure, TurnRejected) as exc:
+    except TurnError as exc:
         yield ServerSentEvent(event="error", data={"status": exc.status, "detail": exc.detail})
         return
     yield ServerSentEvent(event="done", data=done)
