@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import case, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
@@ -242,6 +242,28 @@ def release_turn(session: Session, *, conversation_id: uuid.UUID, token: uuid.UU
     )
 
 
+def insert_message(
+    session: Session,
+    *,
+    conversation_id: uuid.UUID,
+    role: str,
+    content: str,
+    at: datetime | None = None,
+) -> int:
+    """Append one message (with its token estimate, which the history window sums); its id."""
+    return session.execute(
+        insert(Message)
+        .values(
+            conversation_id=conversation_id,
+            role=role,
+            content=content,
+            token_estimate=estimate_tokens(content),
+            created_at=at or utcnow(),
+        )
+        .returning(Message.id)
+    ).scalar_one()
+
+
 def save_turn(
     session: Session,
     *,
@@ -272,34 +294,18 @@ def save_turn(
     if stored_title is None:
         return None
     if user_text is not None:
-        user_message_id = session.execute(
-            insert(Message)
-            .values(
-                conversation_id=conversation_id,
-                role="user",
-                content=user_text,
-                token_estimate=estimate_tokens(user_text),
-                created_at=now,
-            )
-            .returning(Message.id)
-        ).scalar_one()
+        user_message_id = insert_message(
+            session, conversation_id=conversation_id, role="user", content=user_text, at=now
+        )
     if replace_ai_id is not None:
         session.execute(
             delete(Message).where(
                 Message.id == replace_ai_id, Message.conversation_id == conversation_id
             )
         )
-    ai_message_id = session.execute(
-        insert(Message)
-        .values(
-            conversation_id=conversation_id,
-            role="ai",
-            content=ai_text,
-            token_estimate=estimate_tokens(ai_text),
-            created_at=now,
-        )
-        .returning(Message.id)
-    ).scalar_one()
+    ai_message_id = insert_message(
+        session, conversation_id=conversation_id, role="ai", content=ai_text, at=now
+    )
     if user_message_id is None:  # a regenerate always names its question
         raise ValueError("save_turn needs user_text or user_message_id")
     return user_message_id, ai_message_id, stored_title

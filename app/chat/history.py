@@ -90,14 +90,11 @@ class ConversationHistory(BaseChatMessageHistory):
         the conversation's title and activity time; this is for LangChain callers.)"""
         with write_transaction(self._factory) as session:
             for message in messages:
-                role = "user" if message.type == "human" else "ai"
-                session.add(
-                    Message(
-                        conversation_id=self.conversation_id,
-                        role=role,
-                        content=message.text,
-                        token_estimate=crud.estimate_tokens(message.text),
-                    )
+                crud.insert_message(
+                    session,
+                    conversation_id=self.conversation_id,
+                    role="user" if message.type == "human" else "ai",
+                    content=message.text,
                 )
 
     def clear(self) -> None:
