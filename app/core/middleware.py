@@ -3,7 +3,6 @@ request ids + one access-log line per request, body-size cap, security headers."
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -11,6 +10,7 @@ import uuid
 
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 access_log = logging.getLogger("app.access")
@@ -78,20 +78,11 @@ class RequestContextMiddleware:
         except Exception:
             access_log.exception("unhandled error (request %s)", request_id)
             if not started:
-                body = json.dumps(
-                    {"detail": f"Internal server error (request id {request_id})"}
-                ).encode()
-                await send_wrapper(
-                    {
-                        "type": "http.response.start",
-                        "status": 500,
-                        "headers": [
-                            (b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()),
-                        ],
-                    }
+                response = JSONResponse(
+                    {"detail": f"Internal server error (request id {request_id})"},
+                    status_code=500,
                 )
-                await send_wrapper({"type": "http.response.body", "body": body})
+                await response(scope, receive, send_wrapper)
         finally:
             access_log.info(
                 "%s %s %s %.1fms id=%s",
@@ -123,7 +114,7 @@ class BodySizeLimitMiddleware:
             except ValueError:
                 too_big = True
             if too_big:
-                await _reject(send, self.max_bytes)
+                await _too_large(self.max_bytes)(scope, receive, send)
                 return
         received = 0
         response_started = False
@@ -147,24 +138,16 @@ class BodySizeLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except _BodyTooLarge:
             if not response_started:
-                await _reject(send, self.max_bytes)
+                await _too_large(self.max_bytes)(scope, receive, send)
 
 
 class _BodyTooLarge(HTTPException):
     """An HTTPException, so the app's handlers answer the 413 whoever was reading."""
 
 
-async def _reject(send: Send, max_bytes: int) -> None:
-    body = json.dumps({"detail": f"Request body larger than {max_bytes} bytes"}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
+def _too_large(max_bytes: int) -> JSONResponse:
+    return JSONResponse(
+        {"detail": f"Request body larger than {max_bytes} bytes"},
+        status_code=413,
+        headers={"Connection": "close"},
     )
-    await send({"type": "http.response.body", "body": body})
