@@ -34,6 +34,13 @@ def _username(value: str) -> str:
     return value
 
 
+def _confirms(value: str, info: ValidationInfo, field: str) -> str:
+    """A confirmation field must equal `field` (when that one itself was valid)."""
+    if field in info.data and value != info.data[field]:
+        raise ValueError("passwords do not match")
+    return value
+
+
 def _not_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be empty")
@@ -60,9 +67,7 @@ class RegisterIn(Strict):
     @field_validator("password_confirm")
     @classmethod
     def _passwords_match(cls, value: str, info: ValidationInfo) -> str:
-        if "password" in info.data and value != info.data["password"]:
-            raise ValueError("passwords do not match")
-        return value
+        return _confirms(value, info, "password")
 
 
 class UserOut(BaseModel):
@@ -100,9 +105,7 @@ class ChangePasswordIn(Strict):
     @field_validator("new_password_confirm")
     @classmethod
     def _passwords_match(cls, value: str, info: ValidationInfo) -> str:
-        if "new_password" in info.data and value != info.data["new_password"]:
-            raise ValueError("passwords do not match")
-        return value
+        return _confirms(value, info, "new_password")
 
 
 class DeleteAccountIn(Strict):
