@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -15,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
@@ -24,6 +21,7 @@ from app.core.config import Settings
 from app.main import create_app
 from app.manage import migrate
 from tests.fakes.fake_gemini import FakeGemini, FakeGeminiServer
+from tests.fakes.threaded_server import ThreadedServer
 
 PASSWORD = "correct horse battery"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
@@ -194,43 +192,17 @@ def parse_sse(raw: str) -> list[tuple[str, dict | str]]:
     return events
 
 
-class LiveServer:
-    """The app under a real uvicorn on 127.0.0.1, for tests that need real sockets:
-    client disconnects, concurrent turns, several servers sharing one database."""
-
-    def __init__(self, app: FastAPI) -> None:
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
-        )
-
-    def __enter__(self) -> LiveServer:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            assert time.monotonic() < deadline, "live server did not start"
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-
-
 @pytest.fixture
-def live_factory(fake: FakeGemini) -> Iterator[Callable[[FastAPI], LiveServer]]:
-    servers: list[LiveServer] = []
+def live_factory(fake: FakeGemini) -> Iterator[Callable[[FastAPI], ThreadedServer]]:
+    """Starts the app under a real uvicorn on 127.0.0.1, for tests that need real sockets:
+    client disconnects, concurrent turns, several servers sharing one database."""
+    servers: list[ThreadedServer] = []
 
-    def start(app: FastAPI) -> LiveServer:
-        server = LiveServer(app).__enter__()
+    def start(app: FastAPI) -> ThreadedServer:
+        server = ThreadedServer(app).start()
         servers.append(server)
         return server
 
     yield start
     for server in servers:
-        server.__exit__()
+        server.stop()

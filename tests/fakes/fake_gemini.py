@@ -21,18 +21,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
 import threading
 import time
 from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from tests.fakes.threaded_server import ThreadedServer
 
 _STATUS_NAMES = {
     400: "INVALID_ARGUMENT",
@@ -97,7 +97,6 @@ class FakeGemini:
         self.chunks_sent = 0
         self.finished_streams = 0
         self._lock = threading.Lock()
-        self.release_hang = asyncio.Event()
         self.app = Starlette(
             routes=[
                 # The SDK speaks /v1 by default and /v1beta when asked; answer both.
@@ -232,35 +231,20 @@ class FakeGeminiServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.fake = FakeGemini()
         self.host = host
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        self._sock = sock
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.fake.app, log_level="warning", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
-        )
+        # Hung requests would keep a graceful shutdown waiting forever: force the exit.
+        self._server = ThreadedServer(self.fake.app, host, port, lifespan="off", force_exit=True)
+        self.port = self._server.port
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return self._server.url
 
     def start(self) -> FakeGeminiServer:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("fake Gemini server did not start")
-            time.sleep(0.01)
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        # Hung requests would keep a graceful shutdown waiting forever.
-        self._server.force_exit = True
-        self._thread.join(timeout=5)
+        self._server.stop()
 
 
 def main() -> None:
@@ -273,8 +257,7 @@ def main() -> None:
     server = FakeGeminiServer(args.host, args.port)
     server.fake.default = Behavior(text=args.text, chunk_delay=args.chunk_delay)
     print(f"fake Gemini listening on {server.url}", flush=True)
-    config = uvicorn.Config(server.fake.app, log_level="warning", lifespan="off")
-    uvicorn.Server(config).run(sockets=[server._sock])
+    server._server.run_forever()
 
 
 if __name__ == "__main__":
