@@ -68,9 +68,17 @@ class DemoChatModel(BaseChatModel):
         msg = AIMessage(content=answer, usage_metadata=self._usage(messages, answer))
         return ChatResult(generations=[ChatGeneration(message=msg)])
 
-    def _pieces(self, answer: str) -> list[str]:
+    def _chunks(self, messages: list[BaseMessage]) -> list[ChatGenerationChunk]:
+        """The answer word by word, then an empty chunk carrying the usage."""
+        answer = self._answer(messages)
         words = answer.split(" ")
-        return [w if i == 0 else " " + w for i, w in enumerate(words)]
+        chunks = [
+            ChatGenerationChunk(message=AIMessageChunk(content=w if i == 0 else " " + w))
+            for i, w in enumerate(words)
+        ]
+        usage = self._usage(messages, answer)
+        chunks.append(ChatGenerationChunk(message=AIMessageChunk(content="", usage_metadata=usage)))
+        return chunks
 
     def _stream(
         self,
@@ -79,12 +87,7 @@ class DemoChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        answer = self._answer(messages)
-        for piece in self._pieces(answer):
-            yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
-        yield ChatGenerationChunk(
-            message=AIMessageChunk(content="", usage_metadata=self._usage(messages, answer))
-        )
+        yield from self._chunks(messages)
 
     async def _astream(
         self,
@@ -93,14 +96,11 @@ class DemoChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        answer = self._answer(messages)
-        for piece in self._pieces(answer):
-            # Paced like a real model so the UI's streaming can be seen and stopped.
-            await asyncio.sleep(self.chunk_delay_seconds)
-            yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
-        yield ChatGenerationChunk(
-            message=AIMessageChunk(content="", usage_metadata=self._usage(messages, answer))
-        )
+        for chunk in self._chunks(messages):
+            if chunk.message.content:
+                # Paced like a real model so the UI's streaming can be seen and stopped.
+                await asyncio.sleep(self.chunk_delay_seconds)
+            yield chunk
 
 
 def _clip(text: str, limit: int) -> str:
