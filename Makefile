@@ -41,7 +41,7 @@ run: migrate ## Serve UI + API on http://127.0.0.1:8000 (development mode, SQLit
 serve-prod: migrate ## Serve with gunicorn + uvicorn workers, as in production
 	$(VENV)/bin/gunicorn -c app/gunicorn_conf.py 'app.main:create_app()' --bind $(HOST):$(PORT)
 
-test: lint ansible-lint test-app test-pg test-e2e test-provision test-deploy ## Run every test suite (starts PostgreSQL, Chromium, a Debian test host)
+test: lint ansible-lint test-app test-pg test-js test-e2e test-provision test-deploy ## Run every test suite (starts PostgreSQL, Chromium, a Debian test host)
 
 test-app: dev-venv ## Service tests on SQLite
 	$(PY) -m pytest -W default tests/app tests/fakes $(PYTEST_ARGS)
@@ -49,7 +49,7 @@ test-app: dev-venv ## Service tests on SQLite
 test-pg: dev-venv ## Service tests on a PostgreSQL server started for the run
 	$(PY) -m tests.pg_server -- $(PY) -m pytest -W default tests/app $(PYTEST_ARGS)
 
-lint: dev-venv ## ruff lint + format check
+lint: dev-venv lint-js ## ruff lint + format check, ESLint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
@@ -65,6 +65,6 @@ bench: dev-venv ## Run the benchmarks in bench/ and print their figures
 	$(PY) -m bench.run_all
 
 clean: ## Remove the venv, caches and local data
-	rm -rf $(VENV) .pytest_cache .ruff_cache data test-artifacts
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache data test-artifacts
 
 -include mk/*.mk

@@ -131,6 +131,7 @@ SystemPrompt = Annotated[Text, StringConstraints(max_length=4000)]
 class ConversationSummary(BaseModel):
     id: uuid.UUID
     title: str
+    title_is_custom: bool  # false: the default title or the automatic one, not a rename
     created_at: datetime
     updated_at: datetime
 

@@ -2,7 +2,9 @@
 // storage, so an XSS-free page is the only thing that can read it); the refresh token is an
 // httpOnly cookie the browser sends to /auth/refresh on its own. A 401 triggers one refresh
 // and one retry of the original request — streams included — and only a failed refresh
-// reports the session as over.
+// reports the session as over (the "sessionlost" event).
+
+import { emit } from "./events.js";
 
 export class ApiError extends Error {
   /**
@@ -25,17 +27,6 @@ const SESSION_HINT = "signedIn";
 
 let accessToken = null;
 let refreshing = null;
-let onSessionLost = () => {};
-
-/** Called once by main.js: what to do when the session cannot be refreshed. */
-export function setSessionLostHandler(handler) {
-  onSessionLost = handler;
-}
-
-/** Whether an access token is held (the session may still need a refresh). */
-export function hasSession() {
-  return accessToken !== null;
-}
 
 function retryAfterOf(response) {
   const value = response.headers.get("Retry-After");
@@ -103,7 +94,7 @@ async function authed(method, path, options = {}) {
   if (response.status === 401) {
     const session = await refresh();
     if (!session) {
-      onSessionLost();
+      emit("sessionlost");
       throw await errorFrom(response);
     }
     // A 401 even with a token that was just issued is about the request itself (a wrong

@@ -1,6 +1,8 @@
 // Copy text to the clipboard. navigator.clipboard exists only in secure contexts (HTTPS or
 // localhost); an appliance served over plain HTTP on a LAN falls back to a hidden textarea.
 
+import { h } from "./dom.js";
+
 export async function copyText(text) {
   if (navigator.clipboard && window.isSecureContext) {
     try {
@@ -10,13 +12,11 @@ export async function copyText(text) {
       // Permission denied (e.g. a headless browser): try the old way below.
     }
   }
-  const area = document.createElement("textarea");
+  const area = h("textarea", { readonly: true, class: "offscreen" });
   area.value = text;
-  area.setAttribute("readonly", "");
-  area.className = "offscreen";
   document.body.append(area);
   area.select();
-  let ok = false;
+  let ok;
   try {
     ok = document.execCommand("copy");
   } catch {

@@ -1,5 +1,8 @@
 // Small DOM helpers shared by the views. Text always goes in through textContent.
 
+/** The element with this id (every view's way to find its markup in index.html). */
+export const $ = (id) => document.getElementById(id);
+
 /** Build an element: h("button", {class: "x", type: "button", onclick: fn}, "label", child). */
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -29,7 +32,7 @@ let toastTimer = null;
 
 /** A short status message at the bottom of the screen (role=status, read by screen readers). */
 export function toast(text) {
-  const el = document.getElementById("toast");
+  const el = $("toast");
   el.textContent = text;
   el.hidden = false;
   clearTimeout(toastTimer);
@@ -38,10 +41,10 @@ export function toast(text) {
 
 /** A modal yes/no question in the shared <dialog>; resolves true on confirm. */
 export function confirmDialog({ title, text, confirm }) {
-  const dialog = document.getElementById("confirm-dialog");
-  document.getElementById("confirm-title").textContent = title;
-  document.getElementById("confirm-text").textContent = text;
-  document.getElementById("confirm-ok").textContent = confirm;
+  const dialog = $("confirm-dialog");
+  $("confirm-title").textContent = title;
+  $("confirm-text").textContent = text;
+  $("confirm-ok").textContent = confirm;
   dialog.returnValue = "";
   dialog.showModal();
   return new Promise((resolve) => {

@@ -1,7 +1,9 @@
 // UI strings in Brazilian Portuguese (the original project's language) and English.
 // The language follows navigator.language until the user picks one; the pick is kept in
 // localStorage. Static markup is translated through data-i18n / data-i18n-attr attributes,
-// views that build DOM call t() and re-render on the "languagechange" event.
+// views that build DOM call t() and re-render on the "languagechange" event (events.js).
+
+import { emit } from "./events.js";
 
 const STRINGS = {
   en: {
@@ -191,7 +193,6 @@ const STRINGS = {
 };
 
 const STORAGE_KEY = "lang";
-export const LANGUAGES = Object.keys(STRINGS);
 
 function detect() {
   const saved = localStorage.getItem(STORAGE_KEY);
@@ -238,5 +239,5 @@ export function setLang(next) {
   current = next;
   localStorage.setItem(STORAGE_KEY, next);
   translate();
-  document.dispatchEvent(new CustomEvent("languagechange"));
+  emit("languagechange");
 }

@@ -1,18 +1,19 @@
-// Entry point: wires the views together, restores the session from the refresh cookie and
-// routes #/c/<id> to the open conversation (so a reload comes back to the same chat).
+// Entry point and the only module that imports the views: it starts them, restores the session
+// from the refresh cookie, enters or leaves the app on the login / logout / sessionlost events
+// and routes #/c/<id> to the open conversation (so a reload comes back to the same chat).
 
 import * as api from "./api.js";
 import { state, set } from "./state.js";
+import { on } from "./events.js";
 import { t, translate, lang, setLang } from "./i18n.js";
 import { initTheme } from "./theme.js";
-import { initAuthView, showAuthView } from "./views/auth.js";
-import { initSidebar, loadConversations, closeDrawer } from "./views/sidebar.js";
-import { initChatView, openConversation, stop } from "./views/chat.js";
-import { initAccountMenu, renderAccount } from "./views/account.js";
-import { toast } from "./dom.js";
+import { $, toast } from "./dom.js";
 import { describe } from "./errors.js";
-
-const $ = (id) => document.getElementById(id);
+import { loadConversations, openConversation } from "./conversations.js";
+import { initAuthView, showAuthView } from "./views/auth.js";
+import { initSidebar } from "./views/sidebar.js";
+import { initChatView } from "./views/chat.js";
+import { initAccountMenu } from "./views/account.js";
 
 function routeId() {
   const match = /^#\/c\/([0-9a-fA-F-]{36})$/.exec(location.hash);
@@ -32,7 +33,6 @@ function renderDemoBanner() {
 
 async function enterApp(session, { registered = false } = {}) {
   set({ user: { user_id: session.user_id, username: session.username } });
-  renderAccount();
   $("auth-view").hidden = true;
   $("app-view").hidden = false;
   placePrefs("header-prefs-slot");
@@ -46,15 +46,10 @@ async function enterApp(session, { registered = false } = {}) {
   $("composer-input").focus();
 }
 
-/** Back to the login screen, forgetting everything the last user had on screen. */
+/** Back to the login screen; the views clear what the last user had on screen (state.user). */
 function leaveApp(notice = "") {
-  stop();
-  closeDrawer();
   for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
   set({ user: null, conversations: [], query: "", activeId: null, messages: [] });
-  $("search-input").value = "";
-  $("composer-input").value = "";
-  $("chat-error").hidden = true;
   if (location.hash) history.replaceState(null, "", location.pathname);
   placePrefs("auth-prefs-slot");
   showAuthView(notice);
@@ -66,13 +61,15 @@ async function start() {
   const langSelect = $("lang-select");
   langSelect.value = lang();
   langSelect.addEventListener("change", () => setLang(langSelect.value));
-  document.addEventListener("languagechange", renderDemoBanner);
+  on("languagechange", renderDemoBanner);
 
-  initAuthView({ loggedIn: enterApp });
+  initAuthView();
   initSidebar();
   initChatView();
-  initAccountMenu({ loggedOut: leaveApp });
-  api.setSessionLostHandler(() => {
+  initAccountMenu();
+  on("login", ({ session, registered }) => enterApp(session, { registered }));
+  on("logout", ({ notice }) => leaveApp(notice));
+  on("sessionlost", () => {
     if (state.user) leaveApp(t("sessionExpired"));
   });
   window.addEventListener("hashchange", () => {

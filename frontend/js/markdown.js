@@ -9,6 +9,7 @@ import dockerfile from "../vendor/highlight/languages/dockerfile.min.js";
 import nginx from "../vendor/highlight/languages/nginx.min.js";
 import { t } from "./i18n.js";
 import { copyText } from "./clipboard.js";
+import { h } from "./dom.js";
 
 hljs.registerLanguage("dockerfile", dockerfile);
 hljs.registerLanguage("nginx", nginx);
@@ -74,23 +75,18 @@ export function renderMarkdown(container, source) {
 }
 
 function addCopyButton(pre, code) {
-  const wrap = document.createElement("div");
-  wrap.className = "code-block";
-  pre.replaceWith(wrap);
-  const bar = document.createElement("div");
-  bar.className = "code-bar";
-  const label = document.createElement("span");
-  label.textContent = /language-([\w+-]+)/.exec(code.className)?.[1] ?? "";
-  const button = document.createElement("button");
-  button.type = "button";
-  button.className = "copy-code";
-  button.textContent = t("copy");
-  button.setAttribute("aria-label", t("copyCode"));
+  const button = h(
+    "button",
+    { type: "button", class: "copy-code", "aria-label": t("copyCode") },
+    t("copy"),
+  );
   button.addEventListener("click", async () => {
     await copyText(code.textContent);
     button.textContent = t("copied");
     setTimeout(() => (button.textContent = t("copy")), 1500);
   });
-  bar.append(label, button);
-  wrap.append(bar, pre);
+  const label = h("span", {}, /language-([\w+-]+)/.exec(code.className)?.[1] ?? "");
+  const wrap = h("div", { class: "code-block" });
+  pre.replaceWith(wrap);
+  wrap.append(h("div", { class: "code-bar" }, label, button), pre);
 }

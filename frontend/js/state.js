@@ -1,15 +1,19 @@
-// The UI's state in one place. Views read it and subscribe to the keys they draw; only
-// main.js and the views' event handlers change it, always through set().
+// The UI's state in one place: plain data (what the server said, what the user chose), never
+// DOM nodes or callbacks. Views read it and subscribe to the keys they draw; everything that
+// changes it goes through set(), and every change replaces a value (never mutates it), so a
+// listener can tell what changed by comparing objects.
 
 const listeners = new Map();
 
 export const state = {
   user: null, // {user_id, username}
   config: null, // GET /config
-  conversations: [], // [{id, title, created_at, updated_at}] newest activity first
+  // [{id, title, title_is_custom?, created_at, updated_at}] newest activity first
+  conversations: [],
   query: "", // the sidebar search text
   activeId: null, // the open conversation's id
-  messages: [], // [{id, role: "user"|"ai", content, status?: "streaming"|"stopped"}]
+  // [{id, role: "user"|"ai", content, status?: "streaming"|"stopped"|"unsaved"}]
+  messages: [],
   streaming: false,
 };
 
@@ -34,7 +38,7 @@ export function set(patch) {
   }
 }
 
-/** Call `fn(state)` whenever one of `keys` changes. */
+/** Call `fn(state)` whenever one of `keys` changes (once per set(), however many changed). */
 export function subscribe(keys, fn) {
   for (const key of keys) {
     if (!listeners.has(key)) listeners.set(key, new Set());
@@ -46,7 +50,7 @@ export function activeConversation() {
   return state.conversations.find((c) => c.id === state.activeId) ?? null;
 }
 
-/** Replace one conversation's fields in the list (immutably, so listeners see a change). */
+/** Replace one conversation's fields in the list; `toTop` moves it first (newest activity). */
 export function updateConversation(id, fields, { toTop = false } = {}) {
   let list = state.conversations.map((c) => (c.id === id ? { ...c, ...fields } : c));
   if (toTop) {
@@ -54,4 +58,10 @@ export function updateConversation(id, fields, { toTop = false } = {}) {
     if (item) list = [item, ...list.filter((c) => c.id !== id)];
   }
   set({ conversations: list });
+}
+
+/** Replace one message's fields (a streamed answer growing, say); no-op for an unknown id. */
+export function updateMessage(id, fields) {
+  if (!state.messages.some((m) => m.id === id)) return;
+  set({ messages: state.messages.map((m) => (m.id === id ? { ...m, ...fields } : m)) });
 }

@@ -2,6 +2,8 @@
 // (no flash before this module runs); a choice sets <html data-theme> and retargets the two
 // highlight.js stylesheets' media queries so code blocks match.
 
+import { $ } from "./dom.js";
+
 const STORAGE_KEY = "theme";
 const systemDark = window.matchMedia("(prefers-color-scheme: dark)");
 
@@ -10,7 +12,7 @@ function stored() {
   return value === "dark" || value === "light" ? value : null;
 }
 
-export function currentTheme() {
+function currentTheme() {
   return stored() ?? (systemDark.matches ? "dark" : "light");
 }
 
@@ -19,8 +21,8 @@ function apply() {
   const root = document.documentElement;
   if (choice) root.dataset.theme = choice;
   else delete root.dataset.theme;
-  const light = document.getElementById("hljs-light");
-  const dark = document.getElementById("hljs-dark");
+  const light = $("hljs-light");
+  const dark = $("hljs-dark");
   if (choice) {
     light.media = choice === "light" ? "all" : "not all";
     dark.media = choice === "dark" ? "all" : "not all";
@@ -28,11 +30,11 @@ function apply() {
     light.media = "(prefers-color-scheme: light)";
     dark.media = "(prefers-color-scheme: dark)";
   }
-  const button = document.getElementById("theme-toggle");
+  const button = $("theme-toggle");
   button.setAttribute("aria-pressed", String(currentTheme() === "dark"));
 }
 
-export function toggleTheme() {
+function toggleTheme() {
   localStorage.setItem(STORAGE_KEY, currentTheme() === "dark" ? "light" : "dark");
   apply();
 }
@@ -40,5 +42,5 @@ export function toggleTheme() {
 export function initTheme() {
   apply();
   systemDark.addEventListener("change", apply);
-  document.getElementById("theme-toggle").addEventListener("click", toggleTheme);
+  $("theme-toggle").addEventListener("click", toggleTheme);
 }

@@ -146,3 +146,41 @@ def test_login_errors_are_shown_inline(page: Page, page_log, app_server, unique)
     page.locator("#register-form").get_by_role("button", name="Create account").click()
     expect(page.locator("#register-email-error")).to_be_visible()
     expect(page.locator("#register-email")).to_have_attribute("aria-invalid", "true")
+
+
+def test_the_default_title_is_translated_until_the_first_answer(
+    page: Page, app_server, gemini, unique
+):
+    """The server's "Novo Chat" shows as "New chat" / "Nova conversa" while the conversation
+    is not renamed (title_is_custom false) and has no saved turn; a rename to that very text
+    is the user's title and shows as written."""
+    open_app(page, app_server.url)
+    register(page, unique("title"))
+    page.get_by_role("button", name="New chat").click()
+    link = page.locator(".conversation.active .conversation-link")
+    expect(link).to_have_text("New chat")
+    expect(page.locator("#chat-title")).to_have_text("New chat")
+    page.get_by_label("Language").select_option("pt-BR")
+    expect(link).to_have_text("Nova conversa")
+    # After a reload the list item comes from GET /conversations.
+    page.reload()
+    page.wait_for_selector("body.ready")
+    expect(link).to_have_text("Nova conversa")
+    page.get_by_label("Idioma").select_option("en")
+
+    send(page, "Novo Chat")  # the automatic title happens to equal the default text
+    expect(page.locator(".message.ai .bubble").last).to_contain_text("Echo: Novo Chat")
+    expect(link).to_have_text("Novo Chat")
+    page.reload()
+    page.wait_for_selector("body.ready")
+    expect(link).to_have_text("Novo Chat")
+
+    page.get_by_role("button", name="New chat").click()
+    page.locator(".conversation.active").get_by_role("button", name=re.compile("^Rename")).click()
+    rename = page.get_by_role("textbox", name="New title")
+    rename.fill("Novo Chat")
+    rename.press("Enter")
+    expect(link).to_have_text("Novo Chat")
+    page.reload()
+    page.wait_for_selector("body.ready")
+    expect(link).to_have_text("Novo Chat")

@@ -371,6 +371,7 @@ def export(user: CurrentUser, state: StateDep) -> StreamingResponse:
             meta = ConversationOut(
                 id=conv.id,
                 title=conv.title,
+                title_is_custom=conv.title_is_custom,
                 system_prompt=conv.system_prompt,
                 created_at=conv.created_at,
                 updated_at=conv.updated_at,

@@ -42,6 +42,7 @@ def _out(conv: Conversation) -> ConversationOut:
     return ConversationOut(
         id=conv.id,
         title=conv.title,
+        title_is_custom=conv.title_is_custom,
         system_prompt=conv.system_prompt,
         created_at=conv.created_at,
         updated_at=conv.updated_at,
@@ -70,7 +71,11 @@ def list_conversations(
     )
     items = [
         ConversationSummary(
-            id=c.id, title=c.title, created_at=c.created_at, updated_at=c.updated_at
+            id=c.id,
+            title=c.title,
+            title_is_custom=c.title_is_custom,
+            created_at=c.created_at,
+            updated_at=c.updated_at,
         )
         for c in rows
     ]

@@ -1,14 +1,12 @@
 // Account menu: export my conversations, change password, delete my account, log out.
 
 import * as api from "../api.js";
-import { state } from "../state.js";
+import { state, subscribe } from "../state.js";
+import { emit, on } from "../events.js";
 import { t } from "../i18n.js";
-import { showText, toast } from "../dom.js";
+import { $, h, showText, toast } from "../dom.js";
 import { describe } from "../errors.js";
-import { showApiError } from "./auth.js";
-
-const $ = (id) => document.getElementById(id);
-let onLoggedOut = () => {};
+import { clearFormErrors, showApiError } from "../forms.js";
 
 function menuItems() {
   return [...$("account-menu").querySelectorAll("[role=menuitem]")];
@@ -43,14 +41,9 @@ function onMenuKey(e) {
   }
 }
 
-function resetFormErrors(form) {
-  for (const el of form.querySelectorAll(".field-error, .form-error")) showText(el, "");
-  for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
-}
-
 function resetForm(form) {
   form.reset();
-  resetFormErrors(form);
+  clearFormErrors(form);
   renderAccount(); // reset() emptied the hidden username field
 }
 
@@ -66,9 +59,8 @@ async function exportConversations() {
     const data = await api.exportData();
     const blob = new Blob([JSON.stringify(data, null, 2)], { type: "application/json" });
     const url = URL.createObjectURL(blob);
-    const link = document.createElement("a");
-    link.href = url;
-    link.download = `chat-export-${state.user?.username ?? "me"}-${new Date().toISOString().slice(0, 10)}.json`;
+    const day = new Date().toISOString().slice(0, 10);
+    const link = h("a", { href: url, download: `chat-export-${state.user?.username ?? "me"}-${day}.json` });
     document.body.append(link);
     link.click();
     link.remove();
@@ -83,7 +75,7 @@ async function exportConversations() {
 async function submitPassword(e) {
   e.preventDefault();
   const form = e.currentTarget;
-  resetFormErrors(form);
+  clearFormErrors(form);
   if (form.new_password.value !== form.new_password_confirm.value) {
     showText($("pw-new_password_confirm-error"), t("passwordsDiffer"));
     return;
@@ -105,7 +97,7 @@ async function submitPassword(e) {
 async function submitDeleteAccount(e) {
   e.preventDefault();
   const form = e.currentTarget;
-  resetFormErrors(form);
+  clearFormErrors(form);
   if (!form.password.value) {
     showText($("da-password-error"), t("required"));
     return;
@@ -113,14 +105,14 @@ async function submitDeleteAccount(e) {
   try {
     await api.deleteAccount(form.password.value);
     $("delete-account-dialog").close();
-    onLoggedOut(t("accountDeleted"));
+    emit("logout", { notice: t("accountDeleted") });
   } catch (err) {
     if (err.status === 401) showText($("da-password-error"), t("wrongPassword"));
     else showApiError("da", err);
   }
 }
 
-export function renderAccount() {
+function renderAccount() {
   const name = state.user?.username ?? "";
   $("account-name").textContent = name;
   $("account-avatar").textContent = name.slice(0, 1).toUpperCase();
@@ -128,8 +120,7 @@ export function renderAccount() {
   $("account-button").setAttribute("aria-label", `${t("accountMenu")}: ${name}`);
 }
 
-export function initAccountMenu({ loggedOut }) {
-  onLoggedOut = loggedOut;
+export function initAccountMenu() {
   $("account-button").addEventListener("click", () =>
     $("account-menu").hidden ? openMenu() : closeMenu(),
   );
@@ -151,7 +142,7 @@ export function initAccountMenu({ loggedOut }) {
     "click",
     choose(async () => {
       await api.logout().catch(() => {});
-      onLoggedOut("");
+      emit("logout", { notice: "" });
     }),
   );
   $("password-form").addEventListener("submit", submitPassword);
@@ -159,5 +150,7 @@ export function initAccountMenu({ loggedOut }) {
   for (const button of document.querySelectorAll("dialog [data-close]")) {
     button.addEventListener("click", () => button.closest("dialog").close());
   }
-  document.addEventListener("languagechange", renderAccount);
+  subscribe(["user"], renderAccount);
+  on("languagechange", renderAccount);
+  renderAccount();
 }

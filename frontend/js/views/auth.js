@@ -2,49 +2,10 @@
 // next to the field they concern (422 loc, 409 conflicts), throttling with its retry time.
 
 import * as api from "../api.js";
-import { describe, fieldErrors } from "../errors.js";
+import { emit, on } from "../events.js";
 import { t } from "../i18n.js";
-import { showText } from "../dom.js";
-
-let onLoggedIn = () => {};
-
-const $ = (id) => document.getElementById(id);
-
-function clearErrors(form) {
-  for (const el of form.querySelectorAll(".field-error, .form-error")) showText(el, "");
-  for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
-}
-
-/** Show `message` under the field `name` of the form whose ids start with `prefix`. */
-function fieldError(prefix, name, message) {
-  const input = $(`${prefix}-${name}`);
-  const slot = $(`${prefix}-${name}-error`);
-  if (!input || !slot) return false;
-  showText(slot, message);
-  input.setAttribute("aria-invalid", "true");
-  input.setAttribute("aria-describedby", slot.id);
-  return true;
-}
-
-/** Spread an ApiError over the form: per-field for 422, a form message otherwise. */
-export function showApiError(prefix, err, conflictField = null) {
-  const formError = $(`${prefix}-form-error`);
-  if (err.status === 422) {
-    const { fields, other } = fieldErrors(err.detail);
-    const leftover = [...other];
-    for (const [name, msg] of Object.entries(fields)) {
-      if (!fieldError(prefix, name, msg)) leftover.push(msg);
-    }
-    showText(formError, leftover.join(" "));
-  } else if (err.status === 409 && conflictField) {
-    const detail = typeof err.detail === "string" ? err.detail : describe(err);
-    const field = /e-?mail/i.test(detail) ? "email" : conflictField;
-    fieldError(prefix, field, detail);
-  } else {
-    showText(formError, describe(err));
-  }
-  document.querySelector(`[id^="${prefix}-"][aria-invalid]`)?.focus();
-}
+import { $, showText } from "../dom.js";
+import { clearFormErrors, fieldError, showApiError } from "../forms.js";
 
 function requireFilled(prefix, form) {
   let ok = true;
@@ -70,14 +31,14 @@ function selectTab(which) {
 async function submitLogin(event) {
   event.preventDefault();
   const form = event.currentTarget;
-  clearErrors(form);
+  clearFormErrors(form);
   if (!requireFilled("login", form)) return;
   const button = form.querySelector("[type=submit]");
   button.disabled = true;
   try {
     const session = await api.login(form.username.value.trim(), form.password.value);
     form.reset();
-    onLoggedIn(session);
+    emit("login", { session, registered: false });
   } catch (err) {
     if (err.status === 401) showText($("login-form-error"), t("wrongCredentials"));
     else showApiError("login", err);
@@ -89,7 +50,7 @@ async function submitLogin(event) {
 async function submitRegister(event) {
   event.preventDefault();
   const form = event.currentTarget;
-  clearErrors(form);
+  clearFormErrors(form);
   if (!requireFilled("register", form)) return;
   if (form.password.value !== form.password_confirm.value) {
     fieldError("register", "password_confirm", t("passwordsDiffer"));
@@ -108,7 +69,7 @@ async function submitRegister(event) {
     // Straight in: nobody wants to type the password they just chose a second time.
     const session = await api.login(fields.username, fields.password);
     form.reset();
-    onLoggedIn(session, { registered: true });
+    emit("login", { session, registered: true });
   } catch (err) {
     showApiError("register", err, "username");
   } finally {
@@ -122,8 +83,8 @@ function labelToggle(button) {
   button.setAttribute("aria-label", shown ? t("hidePassword") : t("showPassword"));
 }
 
-/** Wire every "Show" button next to a password field (also used by the account dialogs). */
-export function initPasswordToggles(root = document) {
+/** Wire every "Show" button next to a password field under `root`. */
+function initPasswordToggles(root) {
   for (const button of root.querySelectorAll(".show-password")) {
     labelToggle(button);
     button.addEventListener("click", () => {
@@ -134,13 +95,12 @@ export function initPasswordToggles(root = document) {
       labelToggle(button);
     });
   }
-  document.addEventListener("languagechange", () => {
+  on("languagechange", () => {
     for (const button of root.querySelectorAll(".show-password")) labelToggle(button);
   });
 }
 
-export function initAuthView({ loggedIn }) {
-  onLoggedIn = loggedIn;
+export function initAuthView() {
   $("tab-login").addEventListener("click", () => selectTab("login"));
   $("tab-register").addEventListener("click", () => selectTab("register"));
   // Arrow keys move between the two tabs, as the ARIA tabs pattern expects.
@@ -161,7 +121,7 @@ export function initAuthView({ loggedIn }) {
 export function showAuthView(notice = "") {
   $("auth-view").hidden = false;
   $("app-view").hidden = true;
-  for (const form of [$("login-form"), $("register-form")]) clearErrors(form);
+  for (const form of [$("login-form"), $("register-form")]) clearFormErrors(form);
   showText($("auth-notice"), notice);
   $("login-form").hidden = false;
   $("register-form").hidden = true;

@@ -10,31 +10,51 @@
 //   gone after a reload, as it was never stored) with a Retry that asks again.
 
 import * as api from "../api.js";
-import { state, set, subscribe, activeConversation, updateConversation } from "../state.js";
+import {
+  state,
+  set,
+  subscribe,
+  activeConversation,
+  updateConversation,
+  updateMessage,
+} from "../state.js";
+import { on } from "../events.js";
 import { t } from "../i18n.js";
-import { h, icon, toast } from "../dom.js";
+import { $, h, icon, toast } from "../dom.js";
 import { describeChat } from "../errors.js";
 import { renderMarkdown } from "../markdown.js";
 import { copyText } from "../clipboard.js";
-import { newChat, displayTitle } from "./sidebar.js";
+import { newChat } from "../conversations.js";
+import { displayTitle } from "../titles.js";
 
-const $ = (id) => document.getElementById(id);
 const MAX_COMPOSER_PX = 220;
 
 let controller = null; // AbortController of the running stream
 let retryAction = null; // what the error's Retry button does
 let stickToBottom = true; // auto-scroll until the user scrolls up
-let frame = 0; // pending requestAnimationFrame for a streaming repaint
+let frame = 0; // pending requestAnimationFrame that writes streamed text into the state
 let localSeq = 0;
 
 const localId = () => `local-${++localSeq}`;
+
+// What is on screen for each message id. The state holds the data; this view keeps its own
+// nodes, so a repaint rebuilds only the messages whose data changed (a streamed token repaints
+// one answer, not the conversation) and the focus and any text selection survive it.
+const rendered = new Map(); // id -> {message, canRegenerate, article, body}
 
 // -- rendering --------------------------------------------------------------------------
 
 function renderMessages() {
   const list = $("message-list");
   const lastSavedAi = findLastSavedAi();
-  list.replaceChildren(...state.messages.map((m) => renderMessage(m, m === lastSavedAi)));
+  const articles = state.messages.map((m) => articleFor(m, m === lastSavedAi));
+  const shown = new Set(state.messages.map((m) => m.id));
+  for (const id of rendered.keys()) if (!shown.has(id)) rendered.delete(id);
+  // Move only what changed into place, then drop what is left over.
+  articles.forEach((article, i) => {
+    if (list.children[i] !== article) list.insertBefore(article, list.children[i] ?? null);
+  });
+  while (list.children.length > articles.length) list.lastElementChild.remove();
   $("empty-state").hidden = state.messages.length > 0;
   list.hidden = state.messages.length === 0;
   $("messages").setAttribute("aria-busy", String(state.streaming));
@@ -45,6 +65,23 @@ function renderMessages() {
 function findLastSavedAi() {
   const last = state.messages.at(-1);
   return last && last.role === "ai" && !last.status && !state.streaming ? last : null;
+}
+
+/** The message's node: the one on screen if its data is unchanged, else a fresh one. */
+function articleFor(message, canRegenerate) {
+  const seen = rendered.get(message.id);
+  if (seen && seen.canRegenerate === canRegenerate) {
+    if (seen.message === message) return seen.article;
+    // A streamed answer grows: repaint its text in place (the typing cursor keeps blinking).
+    if (message.status === "streaming" && seen.message.status === "streaming") {
+      renderMarkdown(seen.body, message.content);
+      seen.message = message;
+      return seen.article;
+    }
+  }
+  const { article, body } = renderMessage(message, canRegenerate);
+  rendered.set(message.id, { message, canRegenerate, article, body });
+  return article;
 }
 
 function renderMessage(message, canRegenerate) {
@@ -67,8 +104,7 @@ function renderMessage(message, canRegenerate) {
     isAi ? h("div", { class: "avatar ai-avatar", "aria-hidden": "true" }, "✦") : null,
     h("div", { class: "message-body" }, body, messageFooter(message, canRegenerate)),
   );
-  message.element = body;
-  return article;
+  return { article, body };
 }
 
 function messageFooter(message, canRegenerate) {
@@ -78,7 +114,11 @@ function messageFooter(message, canRegenerate) {
       "div",
       { class: "message-note" },
       h("span", {}, t("stopped")),
-      h("button", { type: "button", class: "link-button", onclick: message.retry }, t("retry")),
+      h(
+        "button",
+        { type: "button", class: "link-button", onclick: () => retryStopped(message.id) },
+        t("retry"),
+      ),
     );
   }
   const copy = h(
@@ -109,17 +149,6 @@ function messageFooter(message, canRegenerate) {
       )
     : null;
   return h("div", { class: "message-actions" }, copy, regenerate);
-}
-
-/** Repaint only the streaming answer, at most once per frame. */
-function paintStreaming(message) {
-  if (frame) return;
-  frame = requestAnimationFrame(() => {
-    frame = 0;
-    if (!message.element) return;
-    renderMarkdown(message.element, message.content);
-    if (stickToBottom) scrollToBottom();
-  });
 }
 
 function renderHeader() {
@@ -226,36 +255,40 @@ async function runTurn({ text = null, regenerate = false }) {
   controller = new AbortController();
   set({ streaming: true, messages: shown });
 
+  let content = "";
+  /** `shown` with the answer (and question) replaced by what they have become. */
+  const outcome = (answerFields, questionFields = {}) =>
+    shown.map((m) => {
+      if (m === answer) return { ...answer, content, ...answerFields };
+      if (m === question) return { ...question, ...questionFields };
+      return m;
+    });
+
   const payload = regenerate ? { conversationId, regenerate: true } : { conversationId, message: text };
   try {
     const done = await api.streamChat(payload, {
       signal: controller.signal,
       onToken: (piece) => {
-        answer.content += piece;
-        paintStreaming(answer);
+        content += piece;
+        queuePaint(answer.id, () => content);
       },
     });
-    answer.id = done.ai_message_id ?? answer.id;
-    answer.status = undefined;
-    if (question) question.id = done.user_message_id ?? question.id;
     const fields = { updated_at: new Date().toISOString() };
     if (done.title) fields.title = done.title;
     updateConversation(conversationId, fields, { toTop: true });
-    finish(conversationId, [...shown]);
+    finish(
+      conversationId,
+      outcome(
+        { id: done.ai_message_id ?? answer.id, status: undefined },
+        { id: done.user_message_id ?? question?.id },
+      ),
+    );
   } catch (err) {
     if (err.name === "AbortError") {
-      if (regenerate) {
-        // The server keeps the old answer when a regeneration does not finish.
-        finish(conversationId, before);
-      } else {
-        answer.status = "stopped";
-        question.status = "unsaved";
-        answer.retry = () => {
-          finish(conversationId, state.messages.filter((m) => m !== answer && m !== question));
-          runTurn({ text });
-        };
-        finish(conversationId, [...shown]);
-      }
+      // The server keeps the old answer when a regeneration does not finish; a stopped new
+      // message stays on screen, marked as never saved.
+      if (regenerate) finish(conversationId, before);
+      else finish(conversationId, outcome({ status: "stopped" }, { status: "unsaved" }));
       return;
     }
     finish(conversationId, before);
@@ -269,6 +302,15 @@ async function runTurn({ text = null, regenerate = false }) {
   }
 }
 
+/** Write the streamed text into the state at most once per frame (tokens come faster). */
+function queuePaint(id, read) {
+  if (frame) return;
+  frame = requestAnimationFrame(() => {
+    frame = 0;
+    updateMessage(id, { content: read() });
+  });
+}
+
 function finish(conversationId, messages) {
   controller = null;
   cancelAnimationFrame(frame);
@@ -278,26 +320,17 @@ function finish(conversationId, messages) {
   else set({ streaming: false });
 }
 
-export function stop() {
-  controller?.abort();
+/** Retry of a stopped answer: take it and its unsaved question out, then ask again. */
+function retryStopped(answerId) {
+  const at = state.messages.findIndex((m) => m.id === answerId);
+  const question = state.messages[at - 1];
+  if (at < 1 || question.role !== "user") return;
+  set({ messages: state.messages.filter((_, i) => i !== at && i !== at - 1) });
+  runTurn({ text: question.content });
 }
 
-/** Show conversation `id` (null: the empty "new chat" screen) with its stored history. */
-export async function openConversation(id) {
-  if (id === state.activeId) return; // e.g. the hash change that newChat() itself made
-  stop();
-  hideError();
-  stickToBottom = true;
-  set({ activeId: id, messages: [] });
-  if (!id) return;
-  try {
-    const messages = await api.listMessages(id);
-    if (state.activeId === id && !state.streaming) set({ messages });
-  } catch (err) {
-    if (state.activeId !== id) return;
-    toast(describeChat(err));
-    if (err.status === 404 || err.status === 422) location.hash = "#/";
-  }
+function stop() {
+  controller?.abort();
 }
 
 export function initChatView() {
@@ -330,10 +363,25 @@ export function initChatView() {
     if (e.key === "Escape" && state.streaming && !document.querySelector("dialog[open]")) stop();
   });
 
+  // Another conversation (or none) is opened: a running answer stops, as leaving means.
+  subscribe(["activeId"], () => {
+    stop();
+    hideError();
+    stickToBottom = true;
+  });
+  // Logged out: nothing of the last user's chat stays on screen.
+  subscribe(["user"], () => {
+    if (state.user) return;
+    stop();
+    hideError();
+    input.value = "";
+    autosize();
+  });
   subscribe(["messages", "streaming"], renderMessages);
   subscribe(["streaming"], renderComposer);
   subscribe(["activeId", "conversations"], renderHeader);
-  document.addEventListener("languagechange", () => {
+  on("languagechange", () => {
+    rendered.clear();
     renderMessages();
     renderHeader();
     renderSuggestions();

@@ -2,32 +2,21 @@
 // active one highlighted, inline rename and delete with confirmation. On narrow screens it is
 // a drawer opened from the chat header.
 
-import * as api from "../api.js";
-import { state, set, subscribe, updateConversation } from "../state.js";
+import { state, set, subscribe } from "../state.js";
+import { on } from "../events.js";
 import { t } from "../i18n.js";
-import { h, icon, confirmDialog, toast } from "../dom.js";
+import { $, h, icon, confirmDialog, toast } from "../dom.js";
 import { describe } from "../errors.js";
+import { displayTitle } from "../titles.js";
+import {
+  deleteConversation,
+  loadConversations,
+  newChat,
+  renameConversation,
+} from "../conversations.js";
 
-const $ = (id) => document.getElementById(id);
 let renamingId = null;
 let searchTimer = null;
-let searchSeq = 0;
-
-// The API names every new conversation "Novo Chat"; show that in the reader's language.
-const SERVER_DEFAULT_TITLE = "Novo Chat";
-
-export const displayTitle = (conversation) =>
-  conversation?.title && conversation.title !== SERVER_DEFAULT_TITLE
-    ? conversation.title
-    : t("untitled");
-
-/** Reload the list from the server with the current search text. */
-export async function loadConversations() {
-  const seq = ++searchSeq;
-  const page = await api.listConversations(state.query);
-  // A slower, older search must not overwrite the answer to a newer one.
-  if (seq === searchSeq) set({ conversations: page.items });
-}
 
 function render() {
   const list = $("conversation-list");
@@ -80,7 +69,7 @@ function renderItem(conversation) {
           class: "icon-button small delete-button",
           "aria-label": `${t("delete")}: ${title}`,
           title: t("delete"),
-          onclick: () => removeConversation(conversation),
+          onclick: () => confirmDelete(conversation),
         },
         icon("trash"),
       ),
@@ -89,9 +78,11 @@ function renderItem(conversation) {
 }
 
 function renameInput(conversation) {
+  // Starts from the title as shown: a new chat's reads "New chat", not the server's "Novo Chat".
+  const shown = displayTitle(conversation);
   const input = h("input", {
     class: "rename-input",
-    value: conversation.title ?? "",
+    value: shown,
     maxlength: "200",
     "aria-label": t("renameLabel"),
   });
@@ -101,15 +92,8 @@ function renameInput(conversation) {
     finished = true;
     renamingId = null;
     const title = input.value.trim();
-    if (save && title && title !== conversation.title) {
-      updateConversation(conversation.id, { title }); // optimistic; reverted on failure
-      try {
-        const saved = await api.renameConversation(conversation.id, title);
-        updateConversation(conversation.id, { title: saved.title });
-      } catch (err) {
-        updateConversation(conversation.id, { title: conversation.title });
-        toast(describe(err));
-      }
+    if (save && title && title !== shown) {
+      await renameConversation(conversation.id, title);
     } else {
       render();
     }
@@ -134,63 +118,23 @@ function startRename(id) {
   render();
 }
 
-async function removeConversation(conversation) {
+async function confirmDelete(conversation) {
   const ok = await confirmDialog({
     title: t("deleteChatTitle"),
     text: t("deleteChatText", { title: displayTitle(conversation) }),
     confirm: t("delete"),
   });
-  if (!ok) return;
-  try {
-    await api.deleteConversation(conversation.id);
-  } catch (err) {
-    if (err.status !== 404) {
-      toast(describe(err));
-      return;
-    }
-  }
-  set({ conversations: state.conversations.filter((c) => c.id !== conversation.id) });
-  if (state.activeId === conversation.id) location.hash = "#/";
+  if (ok) await deleteConversation(conversation.id);
 }
 
-/**
- * Create a conversation (POST /session), put it at the top of the list and open it.
- * Returns its id, or null when the server refused (the reason is shown as a toast).
- */
-export async function newChat() {
-  let created;
-  try {
-    created = await api.createConversation();
-  } catch (err) {
-    toast(describe(err));
-    return null;
-  }
-  const now = new Date().toISOString();
-  const item = { id: created.sessionId, title: created.title, created_at: now, updated_at: now };
-  // A search would hide the new chat; clear it so the user sees what they just made.
-  if (state.query) {
-    $("search-input").value = "";
-    set({ query: "" });
-    await loadConversations().catch(() => {});
-  }
-  if (!state.conversations.some((c) => c.id === item.id)) {
-    set({ conversations: [item, ...state.conversations] });
-  }
-  // Set the state before the hash so the router sees nothing left to load.
-  set({ activeId: item.id, messages: [] });
-  location.hash = `#/c/${item.id}`;
-  closeDrawer();
-  return item.id;
-}
-
-export function openDrawer() {
+function openDrawer() {
   document.body.classList.add("drawer-open");
   $("scrim").hidden = false;
   $("open-sidebar").setAttribute("aria-expanded", "true");
   $("new-chat").focus();
 }
 
-export function closeDrawer() {
+function closeDrawer() {
   if (!document.body.classList.contains("drawer-open")) return;
   document.body.classList.remove("drawer-open");
   $("scrim").hidden = true;
@@ -199,7 +143,10 @@ export function closeDrawer() {
 
 export function initSidebar() {
   $("new-chat").addEventListener("click", async () => {
-    if (await newChat()) $("composer-input").focus();
+    if (await newChat()) {
+      closeDrawer();
+      $("composer-input").focus();
+    }
   });
   $("search-input").addEventListener("input", (e) => {
     clearTimeout(searchTimer);
@@ -221,5 +168,15 @@ export function initSidebar() {
     }
   });
   subscribe(["conversations", "activeId", "query"], render);
-  document.addEventListener("languagechange", render);
+  // The search was cleared elsewhere (a new chat, logging out): empty the box to match.
+  subscribe(["query"], () => {
+    if (!state.query) $("search-input").value = "";
+  });
+  subscribe(["user"], () => {
+    if (state.user) return;
+    clearTimeout(searchTimer);
+    $("search-input").value = "";
+    closeDrawer();
+  });
+  on("languagechange", render);
 }

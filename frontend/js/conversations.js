@@ -1,0 +1,95 @@
+// What the UI does with conversations: load the list, create one, open one, rename, delete.
+// Each action calls api.js and writes the outcome into the state; the views draw it. Failures
+// the user should see are toasts; the views need not know how an action went unless it returns.
+
+import * as api from "./api.js";
+import { state, set, updateConversation } from "./state.js";
+import { toast } from "./dom.js";
+import { describe, describeChat } from "./errors.js";
+
+let listSeq = 0;
+
+/** Reload the list from the server with the current search text. */
+export async function loadConversations() {
+  const seq = ++listSeq;
+  const page = await api.listConversations(state.query);
+  // A slower, older search must not overwrite the answer to a newer one.
+  if (seq === listSeq) set({ conversations: page.items });
+}
+
+/**
+ * Create a conversation (POST /session), put it at the top of the list and open it.
+ * Returns its id, or null when the server refused (the reason is shown as a toast).
+ */
+export async function newChat() {
+  let created;
+  try {
+    created = await api.createConversation();
+  } catch (err) {
+    toast(describe(err));
+    return null;
+  }
+  const now = new Date().toISOString();
+  const item = {
+    id: created.sessionId,
+    title: created.title,
+    title_is_custom: false, // POST /session always answers with the default title
+    created_at: now,
+    updated_at: now,
+  };
+  // A search would hide the new chat; clear it so the user sees what they just made.
+  if (state.query) {
+    set({ query: "" });
+    await loadConversations().catch(() => {});
+  }
+  if (!state.conversations.some((c) => c.id === item.id)) {
+    set({ conversations: [item, ...state.conversations] });
+  }
+  // Set the state before the hash so the router sees nothing left to load.
+  set({ activeId: item.id, messages: [] });
+  location.hash = `#/c/${item.id}`;
+  return item.id;
+}
+
+/** Show conversation `id` (null: the empty "new chat" screen) with its stored history. */
+export async function openConversation(id) {
+  if (id === state.activeId) return; // e.g. the hash change that newChat() itself made
+  set({ activeId: id, messages: [] });
+  if (!id) return;
+  try {
+    const messages = await api.listMessages(id);
+    if (state.activeId === id && !state.streaming) set({ messages });
+  } catch (err) {
+    if (state.activeId !== id) return;
+    toast(describeChat(err));
+    if (err.status === 404 || err.status === 422) location.hash = "#/";
+  }
+}
+
+/** Rename at once on screen; put the old title back if the server refuses. */
+export async function renameConversation(id, title) {
+  const before = state.conversations.find((c) => c.id === id);
+  if (!before) return;
+  updateConversation(id, { title, title_is_custom: true });
+  try {
+    const saved = await api.renameConversation(id, title);
+    updateConversation(id, { title: saved.title, title_is_custom: saved.title_is_custom ?? true });
+  } catch (err) {
+    updateConversation(id, { title: before.title, title_is_custom: before.title_is_custom });
+    toast(describe(err));
+  }
+}
+
+/** Delete a conversation (already gone counts as done) and leave it if it was open. */
+export async function deleteConversation(id) {
+  try {
+    await api.deleteConversation(id);
+  } catch (err) {
+    if (err.status !== 404) {
+      toast(describe(err));
+      return;
+    }
+  }
+  set({ conversations: state.conversations.filter((c) => c.id !== id) });
+  if (state.activeId === id) location.hash = "#/";
+}
