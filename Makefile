@@ -41,7 +41,15 @@ run: migrate ## Serve UI + API on http://127.0.0.1:8000 (development mode, SQLit
 serve-prod: migrate ## Serve with gunicorn + uvicorn workers, as in production
 	$(VENV)/bin/gunicorn -c app/gunicorn_conf.py 'app.main:create_app()' --bind $(HOST):$(PORT)
 
-test: lint ansible-lint test-app test-pg test-e2e test-provision test-deploy ## Run every test suite (starts PostgreSQL, Chromium, a Debian test host)
+# The suites `make test` runs side by side once the linters pass, longest first: the deploy suite
+# mostly waits on its test host (apt, pip, SSH), the others mostly on the CPU. Each suite's output
+# is printed whole when it ends; every suite runs even if another fails. TEST_JOBS=1 runs them one
+# after another. See docs/decisions.md ("make test runs the suites in parallel").
+TEST_SUITES := test-deploy test-app test-pg test-e2e test-provision
+TEST_JOBS ?= 3
+
+test: lint ansible-lint ## Run every test suite: linters, then the suites in parallel (TEST_JOBS=3)
+	$(MAKE) --no-print-directory --keep-going --output-sync=target -j$(TEST_JOBS) $(TEST_SUITES)
 
 test-app: dev-venv ## Service tests on SQLite
 	$(PY) -m pytest -W default tests/app tests/fakes $(PYTEST_ARGS)
