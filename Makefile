@@ -41,7 +41,19 @@ run: migrate ## Serve UI + API on http://127.0.0.1:8000 (development mode, SQLit
 serve-prod: migrate ## Serve with gunicorn + uvicorn workers, as in production
 	$(VENV)/bin/gunicorn -c app/gunicorn_conf.py 'app.main:create_app()' --bind $(HOST):$(PORT)
 
-test: lint ansible-lint test-app test-pg test-js test-e2e test-provision test-deploy ## Run every test suite (starts PostgreSQL, Chromium, a Debian test host)
+# The suites `make test` runs once the linters pass, TEST_JOBS at a time, longest first: by
+# default the deploy suite (much of it waiting on its test host's apt, pip and SSH) beside the
+# others one after another. Each suite's output is printed whole when it ends; every suite runs
+# even if another fails. TEST_JOBS=1 runs them all in turn. See docs/decisions.md ("make test").
+TEST_SUITES := test-deploy test-app test-pg test-js test-e2e test-provision
+TEST_JOBS ?= 2
+
+# testhost-deps runs here, before the suites: in the parallel make (-o: taken as done) its quick
+# recipe would take a job slot, and make hands freed slots to the later goals, not to the deploy
+# suite waiting behind it.
+test: lint ansible-lint testhost-deps ## Run every test suite: linters, then the suites, TEST_JOBS=2 at a time
+	$(MAKE) --no-print-directory --keep-going --output-sync=target -o testhost-deps \
+	  -j$(TEST_JOBS) $(TEST_SUITES)
 
 test-app: dev-venv ## Service tests on SQLite
 	$(PY) -m pytest -W default tests/app tests/fakes $(PYTEST_ARGS)

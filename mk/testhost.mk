@@ -1,8 +1,9 @@
 # A real systemd Debian 12 host on this machine (systemd-nspawn), for deploy tests and
-# `make deploy-local`. scripts/testhost.py does the work; docs/testhost.md explains it.
-# The script is stdlib-only, so it runs on the system python3, not the venv.
+# `make deploy-local`. The package scripts/testhost/ does the work; docs/testhost.md explains it.
+# It is stdlib-only, so it runs on the system python3, not the venv.
 
-TESTHOST_PACKAGES := systemd-container debootstrap nftables openssh-client iproute2
+# The first word of each line of host-packages.txt (also read by the package and .ci/run).
+TESTHOST_PACKAGES := $(shell awk '{ sub(/\#.*/, "") } NF { print $$1 }' scripts/testhost/host-packages.txt)
 TESTHOST := $(PYTHON) -m scripts.testhost $(TESTHOST_ARGS)
 
 .PHONY: testhost-deps testhost-build testhost-up testhost-down testhost-ssh testhost-status

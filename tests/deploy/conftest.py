@@ -2,7 +2,7 @@
 
 `test_host` (session scope) builds the cached rootfs if needed (about a minute, once per machine),
 boots a fresh copy-on-write copy on a free name + /30, yields the `scripts.testhost.TestHost`
-and powers it off at the end. See scripts/testhost.py for its API and docs/testhost.md.
+and powers it off at the end. See scripts/testhost/ for its API and docs/testhost.md.
 
 Skips when not root or when the host packages are missing; with TESTHOST_REQUIRED=1 (CI) those
 are failures instead, so a broken runner can't turn the deploy suite into a silent skip.
