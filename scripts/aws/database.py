@@ -245,7 +245,9 @@ def delete_database(aws: Aws, dep: Deployment) -> None:
             aws.rds.delete_db_instance(
                 DBInstanceIdentifier=dep.resource_name,
                 FinalDBSnapshotIdentifier=snapshot,
-                DeleteAutomatedBackups=False,
+                # The final snapshot is the backup kept; retained automated backups would
+                # bill storage for up to their retention period on top of it.
+                DeleteAutomatedBackups=True,
             )
             step(f"rds {dep.resource_name}: deleting, final snapshot {snapshot} is kept")
         else:

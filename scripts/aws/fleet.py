@@ -69,7 +69,7 @@ def up(aws: Aws, dep: Deployment, ssh_cidr: str, key: resources.KeyPair) -> Flee
     groups = ensure_groups(aws, dep, net.vpc_id, ssh_cidr)
     _, secret_arn = database.ensure_database(aws, dep, net.db_subnets, groups["db"])
     domain = dep.domain or _current_domain(aws, dep)
-    cert = loadbalancer.ensure_certificate(aws, dep, domain) if domain else None
+    cert = loadbalancer.ensure_certificate(aws, dep, domain, net.vpc_id) if domain else None
     balancer = loadbalancer.ensure_load_balancer(aws, dep, net.public_subnets, groups["alb"])
     target_group = loadbalancer.ensure_target_group(aws, dep, net.vpc_id)
     loadbalancer.ensure_listeners(aws, balancer["LoadBalancerArn"], target_group, cert)

@@ -154,7 +154,7 @@ def _certificate(aws: Aws, arn: str) -> Certificate:
     return Certificate(arn=arn, domain=cert["DomainName"], status=cert["Status"], record=record)
 
 
-def ensure_certificate(aws: Aws, dep: Deployment, domain: str) -> Certificate:
+def ensure_certificate(aws: Aws, dep: Deployment, domain: str, vpc_id: str) -> Certificate:
     """Request (once) a DNS-validated certificate for ``domain``; print the CNAME to create."""
     found = find_certificates(aws, dep)
     for cert in found:
@@ -171,7 +171,11 @@ def ensure_certificate(aws: Aws, dep: Deployment, domain: str) -> Certificate:
             DomainName=domain,
             ValidationMethod="DNS",
             # The same token within an hour returns the same certificate, not a second one.
-            IdempotencyToken=hashlib.sha256(f"{dep.name} {domain}".encode()).hexdigest()[:32],
+            # The VPC id makes it new for a deployment made again after `down` deleted the
+            # first certificate (the token would return the deleted one).
+            IdempotencyToken=hashlib.sha256(f"{dep.name} {domain} {vpc_id}".encode()).hexdigest()[
+                :32
+            ],
             Tags=dep.tag_list(),
         )["CertificateArn"]
         step(f"certificate {domain}: requested (DNS validation)")
