@@ -130,5 +130,5 @@ class Deployment:
 def tag_value(resource: dict[str, Any], key: str) -> str | None:
     for tag in resource.get("Tags", []):
         if tag["Key"] == key:
-            return tag["Value"]
+            return str(tag["Value"])
     return None

@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from scripts.aws.clients import Aws
 from scripts.aws.config import DEFAULT_DB_CLASS, Deployment
-from scripts.aws.errors import DeployError
+from scripts.aws.errors import DeployError, error_code
 from scripts.aws.report import detail, step
 
 DB_NAME = "chatbot"
@@ -28,11 +28,6 @@ BACKUP_RETENTION_DAYS = 7
 # Days a deleted secret can be restored: as long as the final snapshot it opens may be needed
 # soon after `down`. Without a final snapshot the secret is deleted at once.
 SECRET_RECOVERY_DAYS = 7
-
-
-def _code(exc: ClientError) -> str:
-    code: str = exc.response.get("Error", {}).get("Code", "")
-    return code
 
 
 def new_password() -> str:
@@ -50,7 +45,7 @@ def find_secret(aws: Aws, dep: Deployment) -> dict[str, Any] | None:
     try:
         found: dict[str, Any] = aws.secretsmanager.describe_secret(SecretId=dep.secret_name)
     except ClientError as exc:
-        if _code(exc) == "ResourceNotFoundException":
+        if error_code(exc) == "ResourceNotFoundException":
             return None
         raise
     if not dep.owns(found.get("Tags", [])):
@@ -85,7 +80,7 @@ def find_subnet_group(aws: Aws, dep: Deployment) -> dict[str, Any] | None:
     try:
         groups = aws.rds.describe_db_subnet_groups(DBSubnetGroupName=dep.resource_name)
     except ClientError as exc:
-        if _code(exc) == "DBSubnetGroupNotFoundFault":
+        if error_code(exc) == "DBSubnetGroupNotFoundFault":
             return None
         raise
     group: dict[str, Any] = groups["DBSubnetGroups"][0]
@@ -96,7 +91,7 @@ def find_instance(aws: Aws, dep: Deployment) -> dict[str, Any] | None:
     try:
         found = aws.rds.describe_db_instances(DBInstanceIdentifier=dep.resource_name)
     except ClientError as exc:
-        if _code(exc) == "DBInstanceNotFound":
+        if error_code(exc) == "DBInstanceNotFound":
             return None
         raise
     instance: dict[str, Any] = found["DBInstances"][0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -78,6 +79,12 @@ class DeployError(Exception):
     """A failure with a message the operator can act on; printed as one line."""
 
 
+def error_code(exc: ClientError) -> str:
+    """The AWS error code of a failed call, e.g. ``DependencyViolation``."""
+    code: str = exc.response.get("Error", {}).get("Code", "")
+    return code
+
+
 @cache
 def _operations(service: str) -> frozenset[str]:
     model = botocore.session.get_session().get_service_model(service)
@@ -144,7 +151,7 @@ def _last_state(response: Any) -> str | None:
         return None
     if "Error" in response:
         return str(response["Error"].get("Code"))
-    polled = {
+    polled: dict[str, Callable[[dict[str, Any]], Any]] = {
         "DBInstances": lambda item: item.get("DBInstanceStatus"),
         "InstanceStatuses": lambda item: item.get("InstanceStatus", {}).get("Status"),
         "TargetHealthDescriptions": lambda item: item.get("TargetHealth", {}).get("State"),

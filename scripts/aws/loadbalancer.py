@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from scripts.aws.clients import Aws
 from scripts.aws.config import Deployment
-from scripts.aws.errors import DeployError
+from scripts.aws.errors import DeployError, error_code
 from scripts.aws.report import detail, step
 
 HEALTH_CHECK_PATH = "/ready"
@@ -32,11 +32,6 @@ class Certificate:
     status: str  # PENDING_VALIDATION, ISSUED, FAILED, ...
     # The CNAME that proves the domain is yours: (name, value), once ACM has made it.
     record: tuple[str, str] | None
-
-
-def _code(exc: ClientError) -> str:
-    code: str = exc.response.get("Error", {}).get("Code", "")
-    return code
 
 
 def _owned(aws: Aws, dep: Deployment, arns: list[str]) -> list[str]:
@@ -205,7 +200,7 @@ def delete_certificates(aws: Aws, dep: Deployment, timeout: float = 300.0) -> No
                 break
             except ClientError as exc:
                 # A deleted load balancer releases its certificate a little later.
-                if _code(exc) != "ResourceInUseException" or time.monotonic() > deadline:
+                if error_code(exc) != "ResourceInUseException" or time.monotonic() > deadline:
                     raise
                 time.sleep(5)
         step(f"certificate {cert.domain}: deleted")

@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from scripts.aws.clients import Aws
 from scripts.aws.config import Deployment, tag_value
-from scripts.aws.errors import DeployError
+from scripts.aws.errors import DeployError, error_code
 from scripts.aws.report import step
 
 VPC_CIDR = "10.80.0.0/16"
@@ -36,11 +36,6 @@ class Network:
     vpc_id: str
     public_subnets: list[str]  # one per zone, in zone order
     db_subnets: list[str]
-
-
-def _code(exc: ClientError) -> str:
-    code: str = exc.response.get("Error", {}).get("Code", "")
-    return code
 
 
 def find_vpc(aws: Aws, dep: Deployment) -> dict[str, Any] | None:
@@ -225,7 +220,7 @@ def _retry_dependency(call: Any, timeout: float) -> None:
             call()
             return
         except ClientError as exc:
-            if _code(exc) != "DependencyViolation" or time.monotonic() > deadline:
+            if error_code(exc) != "DependencyViolation" or time.monotonic() > deadline:
                 raise
             time.sleep(5)
 

@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from scripts.aws.clients import Aws
 from scripts.aws.config import DEBIAN_AMI_PARAMETER, Deployment, tag_value
-from scripts.aws.errors import DeployError
+from scripts.aws.errors import DeployError, error_code
 from scripts.aws.report import detail, step
 from scripts.aws.sshkey import PublicKey
 
@@ -26,10 +26,6 @@ WEB_PORTS = (80, 443)
 SSH_PORT = 22
 # Graviton families carry a "g" right after the generation digit (t4g, m7gd, c6gn, ...).
 _ARM_FAMILY = re.compile(r"^(a1|[a-z]+\d+g[a-z]*)$")
-
-
-def _code(exc: ClientError) -> str:
-    return exc.response.get("Error", {}).get("Code", "")
 
 
 # --- key pair -------------------------------------------------------------------------------
@@ -265,7 +261,7 @@ def delete_security_groups(aws: Aws, dep: Deployment, timeout: float = 300.0) ->
             except ClientError as exc:
                 # A terminated instance's (or a deleted load balancer's or database's) network
                 # interface holds the group for a while.
-                if _code(exc) != "DependencyViolation" or time.monotonic() > deadline:
+                if error_code(exc) != "DependencyViolation" or time.monotonic() > deadline:
                     raise
                 time.sleep(5)
         step(f"security group {group['GroupId']}: deleted")
@@ -286,9 +282,9 @@ def ami_parameter(instance_type: str) -> str:
 def find_debian_ami(aws: Aws, instance_type: str) -> str:
     name = ami_parameter(instance_type)
     try:
-        return aws.ssm.get_parameter(Name=name)["Parameter"]["Value"]
+        return str(aws.ssm.get_parameter(Name=name)["Parameter"]["Value"])
     except ClientError as exc:
-        if _code(exc) in ("ParameterNotFound", "ParameterVersionNotFound"):
+        if error_code(exc) in ("ParameterNotFound", "ParameterVersionNotFound"):
             raise DeployError(
                 f"region {aws.region} has no Debian 12 AMI parameter {name}; "
                 "choose another --region"
@@ -300,7 +296,7 @@ def root_device_name(aws: Aws, ami_id: str) -> str:
     images = aws.ec2.describe_images(ImageIds=[ami_id])["Images"]
     if not images:
         raise DeployError(f"AMI {ami_id} (from the SSM parameter) is not visible in {aws.region}")
-    return images[0].get("RootDeviceName", "/dev/xvda")
+    return str(images[0].get("RootDeviceName", "/dev/xvda"))
 
 
 # --- instance -------------------------------------------------------------------------------
@@ -405,7 +401,8 @@ def terminate_instances(aws: Aws, dep: Deployment, wait: bool = True) -> None:
 
 
 def find_addresses(aws: Aws, dep: Deployment) -> list[dict[str, Any]]:
-    return aws.ec2.describe_addresses(Filters=dep.filters)["Addresses"]
+    found: list[dict[str, Any]] = aws.ec2.describe_addresses(Filters=dep.filters)["Addresses"]
+    return found
 
 
 def ensure_address(aws: Aws, dep: Deployment, instance_id: str) -> dict[str, Any]:
