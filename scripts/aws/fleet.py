@@ -41,7 +41,9 @@ def app_hosts(aws: Aws, dep: Deployment) -> list[dict[str, Any]]:
     return sorted(found, key=lambda i: (i["LaunchTime"], int(tag_value(i, "Index") or 0)))
 
 
-def ensure_groups(aws: Aws, dep: Deployment, vpc_id: str, ssh_cidr: str) -> dict[str, str]:
+def ensure_groups(
+    aws: Aws, dep: Deployment, vpc_id: str, ssh_cidr: str, https: bool
+) -> dict[str, str]:
     def group(role: str, description: str, wanted: set[Rule]) -> str:
         return resources.ensure_group(
             aws,
@@ -53,7 +55,7 @@ def ensure_groups(aws: Aws, dep: Deployment, vpc_id: str, ssh_cidr: str) -> dict
             wanted=wanted,
         )
 
-    web = {Rule(80, "0.0.0.0/0")} | ({Rule(443, "0.0.0.0/0")} if dep.domain else set())
+    web = {Rule(80, "0.0.0.0/0")} | ({Rule(443, "0.0.0.0/0")} if https else set())
     alb = group("alb", "HTTP(S) from anywhere to the load balancer", web)
     app = group(
         "app",
@@ -65,10 +67,11 @@ def ensure_groups(aws: Aws, dep: Deployment, vpc_id: str, ssh_cidr: str) -> dict
 
 
 def up(aws: Aws, dep: Deployment, ssh_cidr: str, key: resources.KeyPair) -> Fleet:
-    net = network.ensure_network(aws, dep)
-    groups = ensure_groups(aws, dep, net.vpc_id, ssh_cidr)
-    _, secret_arn = database.ensure_database(aws, dep, net.db_subnets, groups["db"])
+    # Without --domain, the domain of the certificate an earlier run requested.
     domain = dep.domain or _current_domain(aws, dep)
+    net = network.ensure_network(aws, dep)
+    groups = ensure_groups(aws, dep, net.vpc_id, ssh_cidr, https=domain is not None)
+    _, secret_arn = database.ensure_database(aws, dep, net.db_subnets, groups["db"])
     cert = loadbalancer.ensure_certificate(aws, dep, domain, net.vpc_id) if domain else None
     balancer = loadbalancer.ensure_load_balancer(aws, dep, net.public_subnets, groups["alb"])
     target_group = loadbalancer.ensure_target_group(aws, dep, net.vpc_id)
@@ -100,15 +103,20 @@ def up(aws: Aws, dep: Deployment, ssh_cidr: str, key: resources.KeyPair) -> Flee
         "appliance_database_secret_id": secret_arn,
         "appliance_database_sslmode": "require",
     }
-    lines = [
-        inventory.host_line(
-            tag_value(h, "Name") or h["InstanceId"],
-            h["PublicIpAddress"],
-            key.private_key_file,
-            {"appliance_instance_id": h["InstanceId"]},
+    lines = []
+    for host in hosts:
+        if not host.get("PublicIpAddress"):
+            # Only with --no-wait: a host that is not running yet has no address.
+            detail(f"host {host['InstanceId']} has no public address yet; the next `up` adds it")
+            continue
+        lines.append(
+            inventory.host_line(
+                tag_value(host, "Name") or host["InstanceId"],
+                host["PublicIpAddress"],
+                key.private_key_file,
+                {"appliance_instance_id": host["InstanceId"]},
+            )
         )
-        for h in hosts
-    ]
     group = inventory.fleet_group(dep.name)
     inventory.set_host(dep.inventory, dep.resource_name, None)
     inventory.set_fleet(dep.inventory, dep.name, lines, group_vars)
