@@ -61,9 +61,10 @@ test-app: dev-venv ## Service tests on SQLite
 test-pg: dev-venv ## Service tests on a PostgreSQL server started for the run
 	$(PY) -m tests.pg_server -- $(PY) -m pytest -W default tests/app $(PYTEST_ARGS)
 
-lint: dev-venv lint-js ## ruff lint + format check, ESLint
+lint: dev-venv lint-js ## ruff lint + format check, ESLint, mypy --strict
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) -m mypy
 
 format: dev-venv ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix .

@@ -18,7 +18,7 @@ $(VENV)/.deploy: requirements-deploy.txt
 
 deploy-deps: $(VENV)/.deploy ## Install the pinned provisioning tools (boto3, ansible-core) into .venv
 
-deploy: $(VENV)/.deploy ## Create/update the AWS host and deploy the appliance (DEPLOY_ARGS="--region ...")
+deploy: $(VENV)/.deploy ## Create/update the AWS host(s) and deploy (DEPLOY_ARGS="--region ..." or "--hosts 3 --database rds")
 	$(DEPLOY_CLI) up $(DEPLOY_ARGS)
 
 destroy: $(VENV)/.deploy ## Remove every AWS resource of the deployment (asks first; DEPLOY_ARGS=--yes)

@@ -11,7 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from scripts.aws import commands, state
 from scripts.aws.clients import connect, whoami
-from scripts.aws.config import Deployment
+from scripts.aws.config import DATABASES, DEFAULT_DB_CLASS, Deployment
 from scripts.aws.errors import DeployError, explain
 from scripts.aws.myip import caller_cidr
 from scripts.aws.report import step
@@ -54,14 +54,56 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="extra ansible-playbook argument, repeatable (e.g. --playbook-arg=--check)",
     )
+    fleet = up.add_argument_group(
+        "load-balanced layout (docs/deploy.md); omitted flags keep what the deployment has"
+    )
+    fleet.add_argument(
+        "--hosts",
+        type=int,
+        help="app hosts behind an ALB (more than 1 needs --database rds; a new "
+        "load-balanced deployment gets 2)",
+    )
+    fleet.add_argument(
+        "--database",
+        choices=DATABASES,
+        help="sqlite: one host, the default; rds: RDS for PostgreSQL behind an ALB",
+    )
+    fleet.add_argument(
+        "--db-instance-class", help=f"RDS instance class (default: {DEFAULT_DB_CLASS})"
+    )
+    fleet.add_argument(
+        "--multi-az",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="RDS standby in a second zone (default: off)",
+    )
+    fleet.add_argument(
+        "--domain", help="DNS name of the site: ACM certificate, HTTPS, HTTP redirects to it"
+    )
+    fleet.add_argument(
+        "--db-wait-seconds",
+        type=int,
+        default=2400,
+        help="how long to wait for a new RDS instance (default: 2400; a re-run waits again)",
+    )
     up.add_argument("--skip-playbook", action="store_true", help="provision only")
     up.add_argument("--dry-run", action="store_true", help="print what would be done")
 
     sub.add_parser("status", parents=[common], help="show what exists, its state and URL")
     ssh = sub.add_parser("ssh", parents=[common], help="open a shell on the host")
+    ssh.add_argument(
+        "--host", type=int, default=1, help="which app host of a load-balanced deployment (1..N)"
+    )
     ssh.add_argument("ssh_args", nargs="*", help="passed to ssh (after --)")
     down = sub.add_parser("down", parents=[common], help="remove every resource of the deployment")
     down.add_argument("--yes", action="store_true", help="don't ask for confirmation")
+    down.add_argument(
+        "--skip-final-snapshot",
+        "--no-final-snapshot",
+        dest="final_snapshot",
+        action="store_false",
+        help="delete the RDS instance without keeping a final snapshot (its data is lost)",
+    )
     return parser
 
 
@@ -78,7 +120,15 @@ def deployment_from(args: argparse.Namespace) -> Deployment:
             playbook_args=tuple(args.playbook_arg),
             run_playbook=not args.skip_playbook,
             dry_run=args.dry_run,
+            hosts=args.hosts,
+            database=args.database,
+            db_instance_class=args.db_instance_class,
+            multi_az=args.multi_az,
+            domain=args.domain.lower().rstrip(".") if args.domain else None,
+            db_wait_seconds=args.db_wait_seconds,
         )
+    if args.command == "down":
+        options["final_snapshot"] = args.final_snapshot
     return Deployment(**options)  # type: ignore[arg-type]
 
 
@@ -101,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.command == "status":
         commands.status(aws, dep)
     elif args.command == "ssh":
-        commands.ssh(aws, dep, args.ssh_args)
+        commands.ssh(aws, dep, args.ssh_args, host=args.host)
     elif args.command == "down":
         commands.down(aws, dep, confirm=(lambda _prompt: True) if args.yes else ask)
     return 0

@@ -14,6 +14,11 @@ class Aws:
     ec2: Any
     ssm: Any
     sts: Any
+    # The load-balanced layout's services; clients are cheap and make no call until used.
+    rds: Any
+    elbv2: Any
+    secretsmanager: Any
+    acm: Any
 
 
 def connect(region: str | None, profile: str | None) -> Aws:
@@ -28,9 +33,14 @@ def connect(region: str | None, profile: str | None) -> Aws:
         ec2=ec2,
         ssm=session.client("ssm"),
         sts=session.client("sts"),
+        rds=session.client("rds"),
+        elbv2=session.client("elbv2"),
+        secretsmanager=session.client("secretsmanager"),
+        acm=session.client("acm"),
     )
 
 
 def whoami(aws: Aws) -> str:
     """The caller's ARN; the first call, so bad or expired credentials fail before any change."""
-    return aws.sts.get_caller_identity()["Arn"]
+    arn: str = aws.sts.get_caller_identity()["Arn"]
+    return arn

@@ -1,4 +1,5 @@
-"""The four commands: up, status, ssh, down."""
+"""The four commands: up, status, ssh, down, for both layouts: one host (default) or the
+load-balanced one (scripts/aws/fleet.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from scripts.aws import inventory, resources, state
+from scripts.aws import database, fleet, inventory, resources, state
 from scripts.aws.clients import Aws
 from scripts.aws.config import LOGIN_USER, Deployment, tag_value
 from scripts.aws.errors import DeployError
@@ -30,6 +31,7 @@ def up(aws: Aws, dep: Deployment, ssh_cidr: str) -> str | None:
     if dep.dry_run:
         plan(aws, dep, ssh_cidr, public_key is not None)
         return None
+    load_balanced = _choose_layout(aws, dep)
     state.update(dep, name=dep.name, region=aws.region)
     key = resources.ensure_key_pair(aws, dep, public_key)
     state.update(
@@ -38,6 +40,12 @@ def up(aws: Aws, dep: Deployment, ssh_cidr: str) -> str | None:
         private_key_file=str(key.private_key_file),
         public_key_file=str(public_key.path) if key.source == "imported" and public_key else None,
     )
+    if load_balanced:
+        made = fleet.up(aws, dep, ssh_cidr, key)
+        if dep.run_playbook:
+            run_playbook(dep.inventory, dep.playbook, made.group, dep.playbook_args)
+        step(f"ready: {made.url}")
+        return made.url
     group_id = resources.ensure_security_group(aws, dep, ssh_cidr)
     instance = _ensure_instance(aws, dep, key_name=key.name, group_id=group_id)
     instance_id = instance["InstanceId"]
@@ -58,6 +66,27 @@ def up(aws: Aws, dep: Deployment, ssh_cidr: str) -> str | None:
     url = url_for(address["PublicIp"])
     step(f"ready: {url}")
     return url
+
+
+def _choose_layout(aws: Aws, dep: Deployment) -> bool:
+    """True for the load-balanced layout: asked for, or what the deployment already is."""
+    if fleet.exists(aws, dep):
+        if dep.database == "sqlite":
+            raise DeployError(
+                f"deployment {dep.name} runs on RDS behind a load balancer; "
+                "drop --database sqlite (or `down` it first)"
+            )
+        return True
+    if dep.wants_fleet and (
+        resources.find_instances(aws, dep)
+        or resources.find_security_group(aws, dep)
+        or resources.find_addresses(aws, dep)
+    ):
+        raise DeployError(
+            f"deployment {dep.name} is a single host on SQLite; deploy the load-balanced one "
+            "under another --name and move the data (docs/deploy.md, 'From one host to many')"
+        )
+    return dep.wants_fleet
 
 
 def _ensure_instance(aws: Aws, dep: Deployment, *, key_name: str, group_id: str) -> dict[str, Any]:
@@ -102,6 +131,9 @@ def _new_token(dep: Deployment) -> str:
 def plan(aws: Aws, dep: Deployment, ssh_cidr: str, have_public_key: bool) -> None:
     """Print what `up` would do, calling only read-only APIs."""
     step(f"dry run: nothing will be changed in {aws.region}")
+    if _choose_layout(aws, dep):
+        _plan_fleet(aws, dep)
+        return
     key = resources.find_key_pair(aws, dep)
     if key:
         detail(f"key pair {dep.resource_name}: exists")
@@ -119,7 +151,7 @@ def plan(aws: Aws, dep: Deployment, ssh_cidr: str, have_public_key: bool) -> Non
         stale = [key for key in current if key not in wanted]
         detail(f"security group {group['GroupId']}: exists")
     for rule in changes:
-        detail(f"would allow tcp/{rule.port} from {rule.cidr}")
+        detail(f"would allow tcp/{rule.port} from {rule.source}")
     for rule in stale:
         detail(f"would remove rule {rule}")
     instances = resources.find_instances(aws, dep)
@@ -138,9 +170,34 @@ def plan(aws: Aws, dep: Deployment, ssh_cidr: str, have_public_key: bool) -> Non
         detail(f"would run {dep.playbook}")
 
 
+def _plan_fleet(aws: Aws, dep: Deployment) -> None:
+    existing = fleet.leftovers(aws, dep)
+    for line in existing:
+        detail(f"exists: {line}")
+    if not existing:
+        detail(
+            "would create a VPC (2 public and 2 database subnets in 2 zones, internet gateway, "
+            "route table), 3 security groups (alb, app, db), the RDS instance and its secret, "
+            "an ALB with a target group on /ready"
+            + (f" and a certificate for {dep.domain}" if dep.domain else "")
+        )
+    hosts = fleet.app_hosts(aws, dep)
+    wanted = dep.hosts if dep.hosts is not None else (len(hosts) or fleet.DEFAULT_HOSTS)
+    detail(f"app hosts: {len(hosts)} now, {wanted} wanted ({dep.instance_type})")
+    detail(f"would write {dep.inventory}")
+    if dep.run_playbook:
+        detail(f"would run {dep.playbook}")
+
+
 def status(aws: Aws, dep: Deployment) -> bool:
     """Print what exists; True if anything does."""
     step(f"deployment {dep.name} in {aws.region}")
+    if fleet.exists(aws, dep):
+        key = resources.find_key_pair(aws, dep)
+        if key:
+            detail(f"key pair {key['KeyName']} ({tag_value(key, 'KeySource') or 'unknown'})")
+        fleet.status(aws, dep)
+        return True
     key = resources.find_key_pair(aws, dep)
     group = resources.find_security_group(aws, dep)
     instances = resources.find_instances(aws, dep)
@@ -149,7 +206,7 @@ def status(aws: Aws, dep: Deployment) -> bool:
         detail(f"key pair        {key['KeyName']} ({tag_value(key, 'KeySource') or 'unknown'})")
     if group:
         ssh = [
-            r.cidr
+            r.source
             for r in resources.current_rules(group)
             if isinstance(r, resources.Rule) and r.port == resources.SSH_PORT
         ]
@@ -172,38 +229,60 @@ def ssh(
     dep: Deployment,
     args: Sequence[str] = (),
     execute: Callable[[str, list[str]], object] | None = None,
+    host: int = 1,
 ) -> None:
-    """Replace this process with an ssh session to the host."""
-    addresses = resources.find_addresses(aws, dep)
-    if not addresses:
-        raise DeployError(f"deployment {dep.name} has no address in {aws.region}; run `up` first")
+    """Replace this process with an ssh session to the host (``host``: which app host of a
+    load-balanced deployment, counting from 1, oldest first)."""
+    hosts = [h for h in fleet.app_hosts(aws, dep) if h.get("PublicIpAddress")]
+    if hosts:
+        if not 1 <= host <= len(hosts):
+            raise DeployError(f"deployment {dep.name} has {len(hosts)} host(s); --host {host}?")
+        address = hosts[host - 1]["PublicIpAddress"]
+    else:
+        addresses = resources.find_addresses(aws, dep)
+        if not addresses:
+            raise DeployError(
+                f"deployment {dep.name} has no address in {aws.region}; run `up` first"
+            )
+        address = addresses[0]["PublicIp"]
     command = ["ssh", "-o", "StrictHostKeyChecking=accept-new"]
     key_file = state.load(dep).get("private_key_file")
     if key_file:
         command += ["-i", key_file]
-    command += [f"{LOGIN_USER}@{addresses[0]['PublicIp']}", *args]
+    command += [f"{LOGIN_USER}@{address}", *args]
     (execute or os.execvp)("ssh", command)
 
 
 def down(aws: Aws, dep: Deployment, confirm: Callable[[str], bool]) -> None:
     """Remove everything tagged with this deployment, in reverse order, then verify."""
-    existing = resources.leftovers(aws, dep)
+    existing = resources.leftovers(aws, dep) + fleet.leftovers(aws, dep)
     if not existing:
         step(f"deployment {dep.name}: nothing to remove in {aws.region}")
     else:
         step(f"deployment {dep.name} in {aws.region}: will remove")
         for item in existing:
             detail(item)
+        if any(line.startswith("rds ") for line in existing):
+            detail(
+                "the database's final snapshot is kept"
+                if dep.final_snapshot
+                else "NO final snapshot of the database will be kept: its data will be lost"
+            )
         if not confirm(f"Remove these {len(existing)} resources? [y/N] "):
             raise DeployError("cancelled; nothing was removed")
         resources.release_addresses(aws, dep)
+        fleet.down(aws, dep)
         resources.terminate_instances(aws, dep, wait=dep.wait)
         resources.delete_security_groups(aws, dep)
         resources.delete_key_pairs(aws, dep)
-        left = resources.leftovers(aws, dep)
+        fleet.delete_network(aws, dep)
+        left = resources.leftovers(aws, dep) + fleet.leftovers(aws, dep)
         if left:
             raise DeployError(f"still there after down: {'; '.join(left)}; run `down` again")
         step("verified: nothing of the deployment is left")
+        for snapshot in database.final_snapshots(aws, dep):
+            detail(f"kept: rds snapshot {snapshot['DBSnapshotIdentifier']}")
     if dep.inventory.exists():
         inventory.set_host(dep.inventory, dep.resource_name, None)
+        inventory.set_fleet(dep.inventory, dep.name, None)
     state.remove(dep)

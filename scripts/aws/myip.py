@@ -25,7 +25,8 @@ def normalize_cidr(text: str) -> str:
 def fetch_public_ip(url: str = CHECKIP_URL, timeout: float = 10.0) -> str:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (fixed https URL)
-            return response.read(64).decode("ascii").strip()
+            body: bytes = response.read(64)
+            return body.decode("ascii").strip()
     except OSError as exc:
         raise DeployError(
             f"cannot find your public IP through {url} ({exc}); pass --ssh-cidr <ip>/32"

@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from scripts.aws.clients import Aws
 from scripts.aws.config import DEBIAN_AMI_PARAMETER, Deployment, tag_value
-from scripts.aws.errors import DeployError
+from scripts.aws.errors import DeployError, error_code
 from scripts.aws.report import detail, step
 from scripts.aws.sshkey import PublicKey
 
@@ -26,10 +26,6 @@ WEB_PORTS = (80, 443)
 SSH_PORT = 22
 # Graviton families carry a "g" right after the generation digit (t4g, m7gd, c6gn, ...).
 _ARM_FAMILY = re.compile(r"^(a1|[a-z]+\d+g[a-z]*)$")
-
-
-def _code(exc: ClientError) -> str:
-    return exc.response.get("Error", {}).get("Code", "")
 
 
 # --- key pair -------------------------------------------------------------------------------
@@ -118,12 +114,12 @@ def delete_key_pairs(aws: Aws, dep: Deployment) -> None:
             dep.created_key_file.unlink(missing_ok=True)
 
 
-# --- security group -------------------------------------------------------------------------
+# --- security groups ------------------------------------------------------------------------
 
 
 class Rule(NamedTuple):
     port: int
-    cidr: str  # IPv4 or IPv6 network
+    source: str  # an IPv4 or IPv6 network, or the id of another security group ("sg-...")
 
 
 def desired_rules(ssh_cidr: str) -> set[Rule]:
@@ -132,31 +128,33 @@ def desired_rules(ssh_cidr: str) -> set[Rule]:
 
 
 def _permission(rule: Rule) -> dict[str, Any]:
-    ranges = (
-        {"Ipv6Ranges": [{"CidrIpv6": rule.cidr}]}
-        if ":" in rule.cidr
-        else {"IpRanges": [{"CidrIp": rule.cidr}]}
-    )
+    if rule.source.startswith("sg-"):
+        ranges: dict[str, Any] = {"UserIdGroupPairs": [{"GroupId": rule.source}]}
+    elif ":" in rule.source:
+        ranges = {"Ipv6Ranges": [{"CidrIpv6": rule.source}]}
+    else:
+        ranges = {"IpRanges": [{"CidrIp": rule.source}]}
     return {"IpProtocol": "tcp", "FromPort": rule.port, "ToPort": rule.port, **ranges}
 
 
 def current_rules(group: dict[str, Any]) -> dict[Rule | str, dict[str, Any]]:
     """Each single ingress grant of the group, keyed by Rule (or a text key for grants we never
-    make, such as group references), with the permission that revokes exactly that grant."""
+    make, such as port ranges or prefix lists), with the permission that revokes exactly it."""
     grants: dict[Rule | str, dict[str, Any]] = {}
     for perm in group.get("IpPermissions", []):
         base = {k: perm[k] for k in ("IpProtocol", "FromPort", "ToPort") if k in perm}
         simple_tcp = perm.get("IpProtocol") == "tcp" and perm.get("FromPort") == perm.get("ToPort")
-        for field_name, item_key in (("IpRanges", "CidrIp"), ("Ipv6Ranges", "CidrIpv6")):
+        for field_name, item_key in (
+            ("IpRanges", "CidrIp"),
+            ("Ipv6Ranges", "CidrIpv6"),
+            ("UserIdGroupPairs", "GroupId"),
+        ):
             for item in perm.get(field_name, []):
-                cidr = item[item_key]
-                key: Rule | str = Rule(perm["FromPort"], cidr) if simple_tcp else f"{base} {cidr}"
-                grants[key] = {**base, field_name: [{item_key: cidr}]}
-        for pair in perm.get("UserIdGroupPairs", []):
-            grants[f"{base} {pair['GroupId']}"] = {
-                **base,
-                "UserIdGroupPairs": [{"GroupId": pair["GroupId"]}],
-            }
+                source = item[item_key]
+                key: Rule | str = (
+                    Rule(perm["FromPort"], source) if simple_tcp else f"{base} {source}"
+                )
+                grants[key] = {**base, field_name: [{item_key: source}]}
         for prefix in perm.get("PrefixListIds", []):
             grants[f"{base} {prefix['PrefixListId']}"] = {
                 **base,
@@ -165,9 +163,21 @@ def current_rules(group: dict[str, Any]) -> dict[Rule | str, dict[str, Any]]:
     return grants
 
 
-def find_security_group(aws: Aws, dep: Deployment) -> dict[str, Any] | None:
-    found = aws.ec2.describe_security_groups(Filters=dep.filters)["SecurityGroups"]
-    return found[0] if found else None
+def find_groups(aws: Aws, dep: Deployment) -> list[dict[str, Any]]:
+    groups: list[dict[str, Any]] = aws.ec2.describe_security_groups(Filters=dep.filters)[
+        "SecurityGroups"
+    ]
+    return groups
+
+
+def find_security_group(
+    aws: Aws, dep: Deployment, role: str | None = None
+) -> dict[str, Any] | None:
+    """The deployment's group of that role ("alb", "app", "db"); None = the single host's."""
+    for group in find_groups(aws, dep):
+        if tag_value(group, "Role") == role:
+            return group
+    return None
 
 
 def default_vpc_id(aws: Aws) -> str:
@@ -176,25 +186,49 @@ def default_vpc_id(aws: Aws) -> str:
         raise DeployError(
             f"region {aws.region} has no default VPC; create one with `aws ec2 create-default-vpc`"
         )
-    return vpcs[0]["VpcId"]
+    vpc_id: str = vpcs[0]["VpcId"]
+    return vpc_id
 
 
 def ensure_security_group(aws: Aws, dep: Deployment, ssh_cidr: str) -> str:
-    group = find_security_group(aws, dep)
+    """The single host's group, in the default VPC."""
+    return ensure_group(
+        aws,
+        dep,
+        role=None,
+        name=dep.resource_name,
+        description=f"{dep.resource_name}: SSH from the operator, HTTP(S) from anywhere",
+        vpc_id=None,
+        wanted=desired_rules(ssh_cidr),
+    )
+
+
+def ensure_group(
+    aws: Aws,
+    dep: Deployment,
+    *,
+    role: str | None,
+    name: str,
+    description: str,
+    vpc_id: str | None,
+    wanted: set[Rule],
+) -> str:
+    """Create the group if missing, then make its ingress exactly ``wanted``; its id."""
+    group = find_security_group(aws, dep, role)
     if group is None:
-        group_id = aws.ec2.create_security_group(
-            GroupName=dep.resource_name,
-            Description=f"{dep.resource_name}: SSH from the operator, HTTP(S) from anywhere",
-            VpcId=default_vpc_id(aws),
-            TagSpecifications=dep.tag_specs("security-group"),
+        extra = {"Role": role} if role else {}
+        group_id: str = aws.ec2.create_security_group(
+            GroupName=name,
+            Description=description,
+            VpcId=vpc_id or default_vpc_id(aws),
+            TagSpecifications=dep.tag_specs("security-group", Name=name, **extra),
         )["GroupId"]
-        step(f"security group {dep.resource_name}: created {group_id}")
+        step(f"security group {name}: created {group_id}")
         group = {"GroupId": group_id, "IpPermissions": []}
     else:
-        step(f"security group {dep.resource_name}: exists {group['GroupId']}")
-    group_id = group["GroupId"]
+        group_id = group["GroupId"]
+        step(f"security group {name}: exists {group_id}")
     grants = current_rules(group)
-    wanted = desired_rules(ssh_cidr)
     stale = [perm for key, perm in grants.items() if key not in wanted]
     missing = sorted(wanted - grants.keys())
     if stale:
@@ -206,20 +240,28 @@ def ensure_security_group(aws: Aws, dep: Deployment, ssh_cidr: str) -> str:
             GroupId=group_id, IpPermissions=[_permission(rule) for rule in missing]
         )
         for rule in missing:
-            detail(f"allowed tcp/{rule.port} from {rule.cidr}")
+            detail(f"allowed tcp/{rule.port} from {rule.source}")
     return group_id
 
 
+# A group can't be deleted while another group's rule references it: the referencing go first.
+_GROUP_DELETE_ORDER = {"db": 0, "app": 1, "alb": 2}
+
+
 def delete_security_groups(aws: Aws, dep: Deployment, timeout: float = 300.0) -> None:
-    for group in aws.ec2.describe_security_groups(Filters=dep.filters)["SecurityGroups"]:
+    groups = sorted(
+        find_groups(aws, dep), key=lambda g: _GROUP_DELETE_ORDER.get(tag_value(g, "Role") or "", 3)
+    )
+    for group in groups:
         deadline = time.monotonic() + timeout
         while True:
             try:
                 aws.ec2.delete_security_group(GroupId=group["GroupId"])
                 break
             except ClientError as exc:
-                # The terminated instance's network interface can hold the group for a while.
-                if _code(exc) != "DependencyViolation" or time.monotonic() > deadline:
+                # A terminated instance's (or a deleted load balancer's or database's) network
+                # interface holds the group for a while.
+                if error_code(exc) != "DependencyViolation" or time.monotonic() > deadline:
                     raise
                 time.sleep(5)
         step(f"security group {group['GroupId']}: deleted")
@@ -240,9 +282,9 @@ def ami_parameter(instance_type: str) -> str:
 def find_debian_ami(aws: Aws, instance_type: str) -> str:
     name = ami_parameter(instance_type)
     try:
-        return aws.ssm.get_parameter(Name=name)["Parameter"]["Value"]
+        return str(aws.ssm.get_parameter(Name=name)["Parameter"]["Value"])
     except ClientError as exc:
-        if _code(exc) in ("ParameterNotFound", "ParameterVersionNotFound"):
+        if error_code(exc) in ("ParameterNotFound", "ParameterVersionNotFound"):
             raise DeployError(
                 f"region {aws.region} has no Debian 12 AMI parameter {name}; "
                 "choose another --region"
@@ -254,7 +296,7 @@ def root_device_name(aws: Aws, ami_id: str) -> str:
     images = aws.ec2.describe_images(ImageIds=[ami_id])["Images"]
     if not images:
         raise DeployError(f"AMI {ami_id} (from the SSM parameter) is not visible in {aws.region}")
-    return images[0].get("RootDeviceName", "/dev/xvda")
+    return str(images[0].get("RootDeviceName", "/dev/xvda"))
 
 
 # --- instance -------------------------------------------------------------------------------
@@ -269,8 +311,18 @@ def find_instances(aws: Aws, dep: Deployment) -> list[dict[str, Any]]:
 
 
 def launch_request(
-    dep: Deployment, *, ami_id: str, root_device: str, group_id: str, key_name: str, token: str
+    dep: Deployment,
+    *,
+    ami_id: str,
+    root_device: str,
+    group_id: str,
+    key_name: str,
+    token: str,
+    subnet_id: str | None = None,
+    tags: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """RunInstances arguments; ``subnet_id`` and ``tags`` (on top of the deployment's) place
+    and name a fleet host, the single host goes to the default VPC's default subnet."""
     request: dict[str, Any] = {
         "ImageId": ami_id,
         "InstanceType": dep.instance_type,
@@ -296,8 +348,10 @@ def launch_request(
                 },
             }
         ],
-        "TagSpecifications": dep.tag_specs("instance", "volume"),
+        "TagSpecifications": dep.tag_specs("instance", "volume", **(tags or {})),
     }
+    if subnet_id is not None:
+        request["SubnetId"] = subnet_id
     if dep.instance_type.startswith(("t2.", "t3.", "t3a.", "t4g.")):
         # Burstable types default to "unlimited" credits, which can bill beyond the hourly price.
         request["CreditSpecification"] = {"CpuCredits": "standard"}
@@ -305,7 +359,7 @@ def launch_request(
 
 
 def launch_instance(aws: Aws, request: dict[str, Any]) -> dict[str, Any]:
-    instance = aws.ec2.run_instances(**request)["Instances"][0]
+    instance: dict[str, Any] = aws.ec2.run_instances(**request)["Instances"][0]
     step(f"instance {instance['InstanceId']}: launched ({request['InstanceType']})")
     return instance
 
@@ -321,14 +375,11 @@ def start_if_stopped(aws: Aws, instance: dict[str, Any]) -> None:
         step(f"instance {instance_id}: was stopped, starting")
 
 
-def wait_until_ready(aws: Aws, instance_id: str) -> None:
-    step(f"instance {instance_id}: waiting until running and status checks pass")
-    aws.ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id])
-    aws.ec2.get_waiter("instance_status_ok").wait(InstanceIds=[instance_id])
-
-
-def describe_instance(aws: Aws, instance_id: str) -> dict[str, Any]:
-    return aws.ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+def wait_until_ready(aws: Aws, *instance_ids: str) -> None:
+    ids = list(instance_ids)
+    step(f"instance {', '.join(ids)}: waiting until running and status checks pass")
+    aws.ec2.get_waiter("instance_running").wait(InstanceIds=ids)
+    aws.ec2.get_waiter("instance_status_ok").wait(InstanceIds=ids)
 
 
 def terminate_instances(aws: Aws, dep: Deployment, wait: bool = True) -> None:
@@ -350,7 +401,8 @@ def terminate_instances(aws: Aws, dep: Deployment, wait: bool = True) -> None:
 
 
 def find_addresses(aws: Aws, dep: Deployment) -> list[dict[str, Any]]:
-    return aws.ec2.describe_addresses(Filters=dep.filters)["Addresses"]
+    found: list[dict[str, Any]] = aws.ec2.describe_addresses(Filters=dep.filters)["Addresses"]
+    return found
 
 
 def ensure_address(aws: Aws, dep: Deployment, instance_id: str) -> dict[str, Any]:

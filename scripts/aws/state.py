@@ -20,9 +20,10 @@ def state_file(dep: Deployment) -> Path:
 
 def load(dep: Deployment) -> dict[str, Any]:
     try:
-        return json.loads(state_file(dep).read_text(encoding="utf-8"))
+        data = json.loads(state_file(dep).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    return data if isinstance(data, dict) else {}
 
 
 def update(dep: Deployment, **fields: Any) -> dict[str, Any]:

@@ -142,34 +142,60 @@ class Faults:
     ClientError), through before-call hooks on the clients the CLI creates."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self._faults: dict[tuple[str, str], str] = {}
+        self._faults: dict[tuple[str, str], tuple[str, int]] = {}
+        self._rewrites: dict[tuple[str, str], Callable[[dict[str, Any]], None]] = {}
         real_connect = cli.connect
 
         def connect(region: str | None, profile: str | None) -> Aws:
             clients = real_connect(region, profile)
-            for (service, operation), code in self._faults.items():
+            for (service, operation), (code, after) in self._faults.items():
                 client = getattr(clients, service)
-                client.meta.events.register(
-                    f"before-call.{service}.{operation}", self._answer(code)
-                )
+                event = f"before-call.{client.meta.service_model.service_id.hyphenize()}"
+                client.meta.events.register(f"{event}.{operation}", self._answer(code, after))
+            for (service, operation), rewrite in self._rewrites.items():
+                client = getattr(clients, service)
+                event = f"after-call.{client.meta.service_model.service_id.hyphenize()}"
+                client.meta.events.register(f"{event}.{operation}", self._rewrite(rewrite))
             return clients
 
         monkeypatch.setattr(cli, "connect", connect)
 
     @staticmethod
-    def _answer(code: str) -> Callable[..., tuple[Any, dict[str, Any]]]:
-        def answer(**_: Any) -> tuple[Any, dict[str, Any]]:
+    def _answer(code: str, after: int) -> Callable[..., tuple[Any, dict[str, Any]] | None]:
+        calls = 0
+
+        def answer(**_: Any) -> tuple[Any, dict[str, Any]] | None:
+            nonlocal calls
+            calls += 1
+            if calls <= after:
+                return None  # this call goes through to moto
             http = types.SimpleNamespace(status_code=400, headers={}, content=b"")
             error = {"Code": code, "Message": f"injected {code}"}
             return http, {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 400}}
 
         return answer
 
-    def add(self, service: str, operation: str, code: str) -> None:
-        self._faults[(service, operation)] = code
+    @staticmethod
+    def _rewrite(rewrite: Callable[[dict[str, Any]], None]) -> Callable[..., None]:
+        def handler(parsed: dict[str, Any], **_: Any) -> None:
+            if "Error" not in parsed:
+                rewrite(parsed)
+
+        return handler
+
+    def add(self, service: str, operation: str, code: str, after: int = 0) -> None:
+        """Answer ``operation`` with error ``code``, after ``after`` calls that succeed."""
+        self._faults[(service, operation)] = (code, after)
+
+    def rewrite(
+        self, service: str, operation: str, change: Callable[[dict[str, Any]], None]
+    ) -> None:
+        """Change what AWS answers to ``operation`` before the CLI (or a waiter) reads it."""
+        self._rewrites[(service, operation)] = change
 
     def clear(self) -> None:
         self._faults.clear()
+        self._rewrites.clear()
 
 
 @pytest.fixture
