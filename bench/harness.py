@@ -100,7 +100,14 @@ def rss_mb(pid: int) -> float:
 
 
 @contextlib.contextmanager
-def gunicorn_app(gemini_url: str, workers: int = 4, **env_overrides: str) -> Iterator[App]:
+def gunicorn_app(
+    gemini_url: str,
+    workers: int = 4,
+    app_spec: str = "app.main:create_app()",
+    **env_overrides: str,
+) -> Iterator[App]:
+    """The app under gunicorn; `app_spec` names another factory of it (bench.turn_profile
+    wraps ours to count SQL statements)."""
     data_dir = Path(tempfile.mkdtemp(prefix="chatbot-bench-"))
     port = free_port()
     env = {
@@ -123,21 +130,44 @@ def gunicorn_app(gemini_url: str, workers: int = 4, **env_overrides: str) -> Ite
     }
     subprocess.run([PY, "-m", "app.manage", "migrate"], cwd=ROOT, env=env, check=True,
                    stdout=subprocess.DEVNULL)  # fmt: skip
+    args = ["-c", "app/gunicorn_conf.py", app_spec]
+    with _gunicorn(args, port, env, data_dir) as (url, pid):
+        yield App(url=url, master_pid=pid, data_dir=data_dir, env=env)
+
+
+@contextlib.contextmanager
+def reference_app(gemini_url: str, workers: int = 4) -> Iterator[App]:
+    """bench/original_reference.py (what the original project did per turn) under gunicorn
+    with uvicorn workers, as ours is served."""
+    data_dir = Path(tempfile.mkdtemp(prefix="chatbot-bench-ref-"))
+    port = free_port()
+    env = {
+        **os.environ,
+        "REFERENCE_DB": str(data_dir / "reference.db"),
+        "REFERENCE_SECRET": secrets.token_hex(32),
+        "GEMINI_BASE_URL": gemini_url,
+    }
+    # Create the tables once, before several workers would race to.
+    subprocess.run([PY, "-c", "import bench.original_reference"], cwd=ROOT, env=env, check=True)
+    args = ["-k", "uvicorn_worker.UvicornWorker", "-w", str(workers), "--keep-alive", "5",
+            "bench.original_reference:app"]  # fmt: skip
+    with _gunicorn(args, port, env, data_dir) as (url, pid):
+        yield App(url=url, master_pid=pid, data_dir=data_dir, env=env)
+
+
+@contextlib.contextmanager
+def _gunicorn(args: list[str], port: int, env: dict, data_dir: Path) -> Iterator[tuple[str, int]]:
+    """gunicorn on 127.0.0.1:port until /ready answers; yields (url, master pid)."""
     proc = subprocess.Popen(
-        [
-            str(Path(PY).parent / "gunicorn"),
-            "-c", "app/gunicorn_conf.py",
-            "--bind", f"127.0.0.1:{port}",
-            "app.main:create_app()",
-        ],
+        [str(Path(PY).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}", *args],
         cwd=ROOT,
         env=env,
         stderr=open(data_dir / "gunicorn.log", "w"),  # noqa: SIM115 (lives as long as the server)
-    )  # fmt: skip
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_http(f"{url}/ready", timeout=60)
-        yield App(url=url, master_pid=proc.pid, data_dir=data_dir, env=env)
+        yield url, proc.pid
     finally:
         proc.terminate()
         proc.wait(30)
