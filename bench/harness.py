@@ -92,6 +92,23 @@ class App:
         return [int(p) for p in out.split()]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def fake_gemini_pid() -> int:
+    """The fake Gemini process that fake_gemini() started from this process."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == os.getpid() and (
+                b"tests.fakes.fake_gemini" in (stat.parent / "cmdline").read_bytes()
+            ):
+                return int(stat.parent.name)
+    raise RuntimeError("fake Gemini process not found")
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):

@@ -21,8 +21,11 @@ import time
 import httpx
 
 from bench.harness import (
+    App,
+    cpu_seconds,
     emit,
     fake_gemini,
+    fake_gemini_pid,
     gunicorn_app,
     reference_app,
     register_and_login,
@@ -68,43 +71,64 @@ async def round_of_turns(
     return latencies, errors, wall
 
 
+def _cpu(server: App, fake_pid: int) -> dict[str, float]:
+    return {
+        "server_workers": sum(cpu_seconds(pid) for pid in server.worker_pids()),
+        "fake_model": cpu_seconds(fake_pid),
+        "load_generator": time.process_time(),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--turns", type=int, default=10)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument(
+        "--ours-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for our server (e.g. HISTORY_MAX_MESSAGES=6), to measure a change",
+    )
     args = parser.parse_args()
+    ours_env = dict(item.split("=", 1) for item in args.ours_env)
     results: dict[str, dict[str, list]] = {
-        name: {"turns_per_second": [], "latencies": [], "errors": []}
+        name: {"turns_per_second": [], "latencies": [], "errors": [], "cpu": []}
         for name in ("ours", "reference")
     }
     with (
         fake_gemini() as gemini,
-        gunicorn_app(gemini, workers=args.workers) as ours,
+        gunicorn_app(gemini, workers=args.workers, **ours_env) as ours,
         reference_app(gemini, workers=args.workers) as reference,
     ):
         script_fake(gemini, text="A short instant answer from the fake model.")
-        servers = {"ours": ours.url, "reference": reference.url}
+        servers = {"ours": ours, "reference": reference}
+        fake_pid = fake_gemini_pid()
         headers = {}
-        for name, url in servers.items():
-            with httpx.Client(base_url=url, timeout=60) as client:
+        for name, server in servers.items():
+            with httpx.Client(base_url=server.url, timeout=60) as client:
                 headers[name] = [register_and_login(client, f"load{i}") for i in range(args.users)]
             # Warm-up: every worker imports, connects and opens its model client.
-            asyncio.run(round_of_turns(url, headers[name], 2))
+            asyncio.run(round_of_turns(server.url, headers[name], 2))
         for _ in range(args.rounds):
-            for name, url in servers.items():
+            for name, server in servers.items():
+                before = _cpu(server, fake_pid)
                 latencies, errors, wall = asyncio.run(
-                    round_of_turns(url, headers[name], args.turns)
+                    round_of_turns(server.url, headers[name], args.turns)
                 )
+                used = {k: v - before[k] for k, v in _cpu(server, fake_pid).items()}
                 results[name]["turns_per_second"].append(round(len(latencies) / wall, 1))
                 results[name]["latencies"].extend(latencies)
                 results[name]["errors"].append(errors)
+                results[name]["cpu"].append({k: 1000 * v / len(latencies) for k, v in used.items()})
     out: dict[str, object] = {
         "load": f"{args.users} users x {args.turns} turns, {args.users} at once",
         "workers": args.workers,
         "database": "sqlite",
         "rounds": args.rounds,
+        "ours_settings": ours_env,
     }
     for name, r in results.items():
         out[name] = {
@@ -112,6 +136,11 @@ def main() -> None:
             "turns_per_second_rounds": r["turns_per_second"],
             "errors": [e for e in r["errors"] if e],
             **summary_ms(r["latencies"]),
+            # Where the machine's CPU went per turn (median over rounds): the server's
+            # workers, the fake model, the load generator (this process).
+            "cpu_ms_per_turn": {
+                k: round(statistics.median(c[k] for c in r["cpu"]), 2) for k in r["cpu"][0]
+            },
         }
     ours_tps = out["ours"]["turns_per_second_median"]  # type: ignore[index]
     ref_tps = out["reference"]["turns_per_second_median"]  # type: ignore[index]

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
-import os
 import re
 import signal
 import subprocess
@@ -33,6 +32,7 @@ import httpx
 
 from bench.harness import (
     PY,
+    cpu_seconds,
     emit,
     fake_gemini,
     gunicorn_app,
@@ -220,9 +220,9 @@ def profile(pid: int, seconds_cap: float, work) -> tuple[collections.Counter, fl
         stderr=subprocess.DEVNULL,
     )  # fmt: skip
     time.sleep(1.0)  # py-spy attaches
-    cpu0, wall0 = _cpu_seconds(pid), time.perf_counter()
+    cpu0, wall0 = cpu_seconds(pid), time.perf_counter()
     work()
-    cpu, wall = _cpu_seconds(pid) - cpu0, time.perf_counter() - wall0
+    cpu, wall = cpu_seconds(pid) - cpu0, time.perf_counter() - wall0
     spy.send_signal(signal.SIGINT)
     spy.wait(30)
     centres: collections.Counter[str] = collections.Counter()
@@ -231,11 +231,6 @@ def profile(pid: int, seconds_cap: float, work) -> tuple[collections.Counter, fl
         if stack and count.isdigit():
             centres[classify(_frames(stack))] += int(count)
     return centres, cpu, wall
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def table(centres: collections.Counter, cpu_ms_per_turn: float) -> list[dict]:
