@@ -121,10 +121,12 @@ def gunicorn_app(
     gemini_url: str,
     workers: int = 4,
     app_spec: str = "app.main:create_app()",
+    root: Path = ROOT,
     **env_overrides: str,
 ) -> Iterator[App]:
     """The app under gunicorn; `app_spec` names another factory of it (bench.turn_profile
-    wraps ours to count SQL statements)."""
+    wraps ours to count SQL statements), `root` another copy of the source tree (to
+    measure a change side by side with the committed code)."""
     data_dir = Path(tempfile.mkdtemp(prefix="chatbot-bench-"))
     port = free_port()
     env = {
@@ -145,10 +147,10 @@ def gunicorn_app(
         "WEB_CONCURRENCY": str(workers),
         **env_overrides,
     }
-    subprocess.run([PY, "-m", "app.manage", "migrate"], cwd=ROOT, env=env, check=True,
+    subprocess.run([PY, "-m", "app.manage", "migrate"], cwd=root, env=env, check=True,
                    stdout=subprocess.DEVNULL)  # fmt: skip
     args = ["-c", "app/gunicorn_conf.py", app_spec]
-    with _gunicorn(args, port, env, data_dir) as (url, pid):
+    with _gunicorn(args, port, env, data_dir, root) as (url, pid):
         yield App(url=url, master_pid=pid, data_dir=data_dir, env=env)
 
 
@@ -173,11 +175,13 @@ def reference_app(gemini_url: str, workers: int = 4) -> Iterator[App]:
 
 
 @contextlib.contextmanager
-def _gunicorn(args: list[str], port: int, env: dict, data_dir: Path) -> Iterator[tuple[str, int]]:
+def _gunicorn(
+    args: list[str], port: int, env: dict, data_dir: Path, root: Path = ROOT
+) -> Iterator[tuple[str, int]]:
     """gunicorn on 127.0.0.1:port until /ready answers; yields (url, master pid)."""
     proc = subprocess.Popen(
         [str(Path(PY).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}", *args],
-        cwd=ROOT,
+        cwd=root,
         env=env,
         stderr=open(data_dir / "gunicorn.log", "w"),  # noqa: SIM115 (lives as long as the server)
     )

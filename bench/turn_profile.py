@@ -149,10 +149,9 @@ PACKAGES = [
         {"httpx2", "httpcore2", "h11", "httpx", "httpcore", "tenacity"},
         "model: HTTP client (httpx2, tenacity)",
     ),
-    ({"anyio", "threading.py", "queue.py", "concurrent"}, "thread hops (anyio)"),
     ({"fastapi", "starlette"}, "FastAPI / Starlette (routing, DI, validation, responses)"),
     (
-        {"uvicorn", "uvicorn_worker.py", "asyncio", "httptools", "uvloop", "gunicorn"},
+        {"uvicorn", "uvicorn_worker.py", "httptools", "uvloop", "gunicorn"},
         "server + event loop",
     ),
 ]
@@ -172,6 +171,9 @@ def _top(path: str) -> str:
     return path.split("/", 1)[0]
 
 
+PLUMBING = {"asyncio", "anyio", "threading.py", "queue.py", "concurrent"}
+
+
 def classify(frames: list[tuple[str, str]]) -> str:
     if any(_top(path) == "passlib" for _, path in frames):
         return "password hashing (excluded)"
@@ -181,31 +183,49 @@ def classify(frames: list[tuple[str, str]]) -> str:
     for marker, centre in MODEL_MARKERS:
         if any(marker in func for func, _ in frames):
             return centre
+    # Event-loop and thread-pool frames count for the library that called them (httpcore's
+    # cancel scopes are the HTTP client's cost); called from ours or the framework they are
+    # the thread hop or the event loop itself.
+    plumbing = None
     for i, (func, path) in enumerate(inner):
         top = _top(path)
-        if func.startswith("SQLiteWriteLock."):
-            return "SQLite write lock (thread lock + flock)"
-        if top in {"sqlalchemy", "sqlite3"}:
-            for caller, _ in inner[i:]:
-                for marker, purpose in SQL_PURPOSE.items():
-                    if caller == marker or caller.endswith("." + marker):
-                        return f"ORM / SQL: {purpose}"
-            return "ORM / SQL: session open/close"
-        if path == "app/core/middleware.py":
-            return "logging + middleware"
-        if path == "app/core/security.py":
-            return "auth: JWT"
-        for tops, centre in PACKAGES:
-            if top in tops:
-                return centre
-        if path == "bench/original_reference.py":
-            return "the reference's own code"
-        if top == "bench":
-            return "bench instrumentation (SQL counter)"
-        if top == "app":
-            return "our code (turn service, crud, column types)"
-        return f"other: {top}"
-    return "other"
+        if top in PLUMBING:
+            plumbing = plumbing or top
+            continue
+        centre = _centre(func, path, inner[i:])
+        if plumbing and not centre.startswith(("model:", "LangChain")):
+            if plumbing == "asyncio":
+                return "server + event loop"
+            return "thread hops (anyio)"
+        return centre
+    return "server + event loop" if plumbing == "asyncio" else "thread hops (anyio)"
+
+
+def _centre(func: str, path: str, outer: list[tuple[str, str]]) -> str:
+    """The cost centre of the innermost interesting frame; `outer` is it and its callers."""
+    top = _top(path)
+    if func.startswith("SQLiteWriteLock."):
+        return "SQLite write lock (thread lock + flock)"
+    if top in {"sqlalchemy", "sqlite3"}:
+        for caller, _ in outer:
+            for marker, purpose in SQL_PURPOSE.items():
+                if caller == marker or caller.endswith("." + marker):
+                    return f"ORM / SQL: {purpose}"
+        return "ORM / SQL: session open/close"
+    if path == "app/core/middleware.py":
+        return "logging + middleware"
+    if path == "app/core/security.py":
+        return "auth: JWT"
+    for tops, centre in PACKAGES:
+        if top in tops:
+            return centre
+    if path == "bench/original_reference.py":
+        return "the reference's own code"
+    if top == "bench":
+        return "bench instrumentation (SQL counter)"
+    if top == "app":
+        return "our code (turn service, crud, column types)"
+    return f"other: {top}"
 
 
 def profile(pid: int, seconds_cap: float, work) -> tuple[collections.Counter, float, float]:
