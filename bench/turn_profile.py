@@ -32,6 +32,7 @@ import httpx
 
 from bench.harness import (
     PY,
+    ROOT,
     cpu_seconds,
     emit,
     fake_gemini,
@@ -303,11 +304,23 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=8)
     parser.add_argument("--turns", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--tree", type=Path, default=ROOT, help="profile ours from this copy of the source tree"
+    )
+    parser.add_argument(
+        "--setting", action="append", default=[], metavar="NAME=VALUE", help="for ours"
+    )
     args = parser.parse_args()
+    settings = dict(item.split("=", 1) for item in args.setting)
+    changed = args.tree != ROOT or bool(settings)
     with fake_gemini() as gemini:
         script_fake(gemini, text="A short instant answer from the fake model.")
         with gunicorn_app(
-            gemini, workers=1, app_spec="bench.turn_profile:create_counted_app()"
+            gemini,
+            workers=1,
+            app_spec="bench.turn_profile:create_counted_app()",
+            root=args.tree,
+            **settings,
         ) as ours:
             (worker,) = ours.worker_pids()
             # Statements per turn: counted over one round with nothing else running.
@@ -330,8 +343,10 @@ def main() -> None:
     print_table("original reference", ref_result)
     print(f"\nSQL per turn (ours): {per_turn}")
     emit(
-        "turn_profile",
+        "turn_profile_variant" if changed else "turn_profile",
         {
+            "ours_tree": str(args.tree),
+            "ours_settings": settings,
             "load": f"1 worker; {args.users} users x {args.turns} turns at once, "
             f"{args.rounds} rounds",
             "sampler": f"py-spy {SAMPLE_RATE_HZ} Hz, on-CPU threads",
