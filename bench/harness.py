@@ -92,6 +92,23 @@ class App:
         return [int(p) for p in out.split()]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def fake_gemini_pid() -> int:
+    """The fake Gemini process that fake_gemini() started from this process."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == os.getpid() and (
+                b"tests.fakes.fake_gemini" in (stat.parent / "cmdline").read_bytes()
+            ):
+                return int(stat.parent.name)
+    raise RuntimeError("fake Gemini process not found")
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -100,7 +117,16 @@ def rss_mb(pid: int) -> float:
 
 
 @contextlib.contextmanager
-def gunicorn_app(gemini_url: str, workers: int = 4, **env_overrides: str) -> Iterator[App]:
+def gunicorn_app(
+    gemini_url: str,
+    workers: int = 4,
+    app_spec: str = "app.main:create_app()",
+    root: Path = ROOT,
+    **env_overrides: str,
+) -> Iterator[App]:
+    """The app under gunicorn; `app_spec` names another factory of it (bench.turn_profile
+    wraps ours to count SQL statements), `root` another copy of the source tree (to
+    measure a change side by side with the committed code)."""
     data_dir = Path(tempfile.mkdtemp(prefix="chatbot-bench-"))
     port = free_port()
     env = {
@@ -121,23 +147,48 @@ def gunicorn_app(gemini_url: str, workers: int = 4, **env_overrides: str) -> Ite
         "WEB_CONCURRENCY": str(workers),
         **env_overrides,
     }
-    subprocess.run([PY, "-m", "app.manage", "migrate"], cwd=ROOT, env=env, check=True,
+    subprocess.run([PY, "-m", "app.manage", "migrate"], cwd=root, env=env, check=True,
                    stdout=subprocess.DEVNULL)  # fmt: skip
+    args = ["-c", "app/gunicorn_conf.py", app_spec]
+    with _gunicorn(args, port, env, data_dir, root) as (url, pid):
+        yield App(url=url, master_pid=pid, data_dir=data_dir, env=env)
+
+
+@contextlib.contextmanager
+def reference_app(gemini_url: str, workers: int = 4) -> Iterator[App]:
+    """bench/original_reference.py (what the original project did per turn) under gunicorn
+    with uvicorn workers, as ours is served."""
+    data_dir = Path(tempfile.mkdtemp(prefix="chatbot-bench-ref-"))
+    port = free_port()
+    env = {
+        **os.environ,
+        "REFERENCE_DB": str(data_dir / "reference.db"),
+        "REFERENCE_SECRET": secrets.token_hex(32),
+        "GEMINI_BASE_URL": gemini_url,
+    }
+    # Create the tables once, before several workers would race to.
+    subprocess.run([PY, "-c", "import bench.original_reference"], cwd=ROOT, env=env, check=True)
+    args = ["-k", "uvicorn_worker.UvicornWorker", "-w", str(workers), "--keep-alive", "5",
+            "bench.original_reference:app"]  # fmt: skip
+    with _gunicorn(args, port, env, data_dir) as (url, pid):
+        yield App(url=url, master_pid=pid, data_dir=data_dir, env=env)
+
+
+@contextlib.contextmanager
+def _gunicorn(
+    args: list[str], port: int, env: dict, data_dir: Path, root: Path = ROOT
+) -> Iterator[tuple[str, int]]:
+    """gunicorn on 127.0.0.1:port until /ready answers; yields (url, master pid)."""
     proc = subprocess.Popen(
-        [
-            str(Path(PY).parent / "gunicorn"),
-            "-c", "app/gunicorn_conf.py",
-            "--bind", f"127.0.0.1:{port}",
-            "app.main:create_app()",
-        ],
-        cwd=ROOT,
+        [str(Path(PY).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}", *args],
+        cwd=root,
         env=env,
         stderr=open(data_dir / "gunicorn.log", "w"),  # noqa: SIM115 (lives as long as the server)
-    )  # fmt: skip
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_http(f"{url}/ready", timeout=60)
-        yield App(url=url, master_pid=proc.pid, data_dir=data_dir, env=env)
+        yield url, proc.pid
     finally:
         proc.terminate()
         proc.wait(30)

@@ -8,7 +8,14 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ["chat_throughput", "history_scaling", "stream_latency", "memory"]
+BENCHMARKS = [
+    "throughput_vs_original",
+    "turn_profile",
+    "chat_throughput",
+    "history_scaling",
+    "stream_latency",
+    "memory",
+]
 
 
 def main() -> int:

@@ -28,7 +28,9 @@ class AppState:
     turns: TurnService
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
+    # async on purpose: FastAPI runs a plain `def` dependency in the thread pool, which
+    # here would be a thread hop on every request for an attribute read.
     return request.app.state.services
 
 

@@ -1,0 +1,193 @@
+"""Our chat throughput over the original project's, on one machine, in one run.
+
+Both servers run side by side under gunicorn with 4 uvicorn workers on SQLite, against the
+same fake Gemini server: ours (app/) and bench/original_reference.py, which does per turn
+what the original did (every stored message read from an unindexed table, the history
+pasted as text into one human message, one model call, two inserts). The load is issue
+10's: 20 users × 10 turns each, 20 at once, each user in a fresh conversation. Rounds
+alternate between the two servers so that a noisy neighbour on the shared CPU hits both;
+the figure is the ratio of the median rounds.
+
+    python -m bench.throughput_vs_original [--rounds 3] [--users 20] [--turns 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import statistics
+import time
+from pathlib import Path
+
+import httpx
+
+from bench.harness import (
+    ROOT,
+    App,
+    cpu_seconds,
+    emit,
+    fake_gemini,
+    fake_gemini_pid,
+    gunicorn_app,
+    reference_app,
+    register_and_login,
+    script_fake,
+    summary_ms,
+)
+
+ROUND_SECONDS_CAP = 60
+
+
+async def round_of_turns(
+    url: str, headers: list[dict], turns: int
+) -> tuple[list[float], dict[int, int], float]:
+    """Every user opens a fresh conversation and sends `turns` messages, one after the other,
+    all users at once. Bounded by count and by ROUND_SECONDS_CAP."""
+    latencies: list[float] = []
+    errors: dict[int, int] = {}
+    deadline = time.monotonic() + ROUND_SECONDS_CAP
+    # A connection per request, as nginx opens to the app: with long-lived keep-alive
+    # connections one gunicorn worker ends up holding most clients and the rest idle.
+    limits = httpx.Limits(max_connections=len(headers))
+    async with httpx.AsyncClient(
+        base_url=url, timeout=30, limits=limits, headers={"Connection": "close"}
+    ) as client:
+
+        async def user(h: dict) -> None:
+            # The reference's rollback-journal SQLite can answer "database is locked" (a
+            # 500) when a write waits more than 5 s: counted, and tried again, thrice.
+            for _ in range(3):
+                r = await client.post("/session", headers=h)
+                if r.is_success:
+                    break
+                errors[r.status_code] = errors.get(r.status_code, 0) + 1
+            else:
+                return
+            conv = r.json()["sessionId"]
+            for n in range(turns):
+                if time.monotonic() > deadline:
+                    return
+                start = time.perf_counter()
+                r = await client.post(
+                    "/chat", headers=h, json={"conversationId": conv, "message": f"question {n}"}
+                )
+                if r.status_code == 200:
+                    latencies.append(time.perf_counter() - start)
+                else:
+                    errors[r.status_code] = errors.get(r.status_code, 0) + 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(user(h) for h in headers))
+        wall = time.perf_counter() - started
+    return latencies, errors, wall
+
+
+def _cpu(server: App, fake_pid: int) -> dict[str, float]:
+    return {
+        "server_workers": sum(cpu_seconds(pid) for pid in server.worker_pids()),
+        "fake_model": cpu_seconds(fake_pid),
+        "load_generator": time.process_time(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--turns", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="also run ours with this setting (e.g. HISTORY_MAX_MESSAGES=6) in the same "
+        "rounds, to measure a change; results go to throughput_vs_original_variant.json",
+    )
+    parser.add_argument(
+        "--variant-tree",
+        type=Path,
+        metavar="DIR",
+        help="also run ours from this copy of the source tree (a change to measure)",
+    )
+    args = parser.parse_args()
+    variant = dict(item.split("=", 1) for item in args.variant)
+    has_variant = bool(variant or args.variant_tree)
+    names = ["ours", "reference"] + (["ours_variant"] if has_variant else [])
+    results: dict[str, dict[str, list]] = {
+        name: {"turns_per_second": [], "latencies": [], "errors": [], "cpu": []} for name in names
+    }
+    with contextlib.ExitStack() as stack:
+        gemini = stack.enter_context(fake_gemini())
+        servers = {
+            "ours": stack.enter_context(gunicorn_app(gemini, workers=args.workers)),
+            "reference": stack.enter_context(reference_app(gemini, workers=args.workers)),
+        }
+        if has_variant:
+            servers["ours_variant"] = stack.enter_context(
+                gunicorn_app(
+                    gemini, workers=args.workers, root=args.variant_tree or ROOT, **variant
+                )
+            )
+        script_fake(gemini, text="A short instant answer from the fake model.")
+        fake_pid = fake_gemini_pid()
+        headers = {}
+        for name, server in servers.items():
+            with httpx.Client(base_url=server.url, timeout=60) as client:
+                headers[name] = [register_and_login(client, f"load{i}") for i in range(args.users)]
+            # Warm-up: every worker imports, connects and opens its model client.
+            asyncio.run(round_of_turns(server.url, headers[name], 2))
+        for _ in range(args.rounds):
+            for name, server in servers.items():
+                before = _cpu(server, fake_pid)
+                latencies, errors, wall = asyncio.run(
+                    round_of_turns(server.url, headers[name], args.turns)
+                )
+                used = {k: v - before[k] for k, v in _cpu(server, fake_pid).items()}
+                results[name]["turns_per_second"].append(round(len(latencies) / wall, 1))
+                results[name]["latencies"].extend(latencies)
+                results[name]["errors"].append(errors)
+                results[name]["cpu"].append({k: 1000 * v / len(latencies) for k, v in used.items()})
+    out: dict[str, object] = {
+        "load": f"{args.users} users x {args.turns} turns, {args.users} at once",
+        "workers": args.workers,
+        "database": "sqlite",
+        "rounds": args.rounds,
+    }
+    tps = {}
+    for name, r in results.items():
+        tps[name] = statistics.median(r["turns_per_second"])
+        out[name] = {
+            "turns_per_second_median": tps[name],
+            "turns_per_second_rounds": r["turns_per_second"],
+            "errors": [e for e in r["errors"] if e],
+            **summary_ms(r["latencies"]),
+            # Where the machine's CPU went per turn (median over rounds): the server's
+            # workers, the fake model, the load generator (this process).
+            "cpu_ms_per_turn": {
+                k: round(statistics.median(c[k] for c in r["cpu"]), 2) for k in r["cpu"][0]
+            },
+        }
+    out["ratio_ours_over_reference"] = round(tps["ours"] / tps["reference"], 2)
+    out["target_ratio"] = 2.0
+    if has_variant:
+        out["ours_variant"]["settings"] = variant  # type: ignore[index]
+        out["ours_variant"]["tree"] = str(args.variant_tree or ROOT)  # type: ignore[index]
+        out["ratio_variant_over_reference"] = round(tps["ours_variant"] / tps["reference"], 2)
+        out["ratio_variant_over_ours"] = round(tps["ours_variant"] / tps["ours"], 2)
+    emit("throughput_vs_original_variant" if has_variant else "throughput_vs_original", out)
+    print(
+        f"ours {tps['ours']} turns/s, original reference {tps['reference']} turns/s: "
+        f"ratio {out['ratio_ours_over_reference']} (target >= 2.0)"
+    )
+    if has_variant:
+        print(
+            f"ours with {variant or args.variant_tree}: {tps['ours_variant']} turns/s, "
+            f"{out['ratio_variant_over_reference']}x the reference, "
+            f"{out['ratio_variant_over_ours']}x ours"
+        )
+
+
+if __name__ == "__main__":
+    main()
