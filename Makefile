@@ -44,7 +44,7 @@ serve-prod: migrate ## Serve with gunicorn + uvicorn workers, as in production
 test: lint ansible-lint test-app test-pg test-e2e test-provision test-deploy ## Run every test suite (starts PostgreSQL, Chromium, a Debian test host)
 
 test-app: dev-venv ## Service tests on SQLite
-	$(PY) -m pytest -W default tests/app tests/fakes $(PYTEST_ARGS)
+	$(PY) -m pytest -W default tests/app $(PYTEST_ARGS)
 
 test-pg: dev-venv ## Service tests on a PostgreSQL server started for the run
 	$(PY) -m tests.pg_server -- $(PY) -m pytest -W default tests/app $(PYTEST_ARGS)
