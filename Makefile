@@ -56,7 +56,7 @@ test: lint ansible-lint testhost-deps ## Run every test suite: linters, then the
 	  -j$(TEST_JOBS) $(TEST_SUITES)
 
 test-app: dev-venv ## Service tests on SQLite
-	$(PY) -m pytest -W default tests/app tests/fakes $(PYTEST_ARGS)
+	$(PY) -m pytest -W default tests/app $(PYTEST_ARGS)
 
 test-pg: dev-venv ## Service tests on a PostgreSQL server started for the run
 	$(PY) -m tests.pg_server -- $(PY) -m pytest -W default tests/app $(PYTEST_ARGS)

@@ -17,10 +17,10 @@ from bench.harness import (
     emit,
     fake_gemini,
     gunicorn_app,
-    register_and_login,
     script_fake,
     summary_ms,
 )
+from tests.helpers.accounts import register_and_login
 
 
 async def run_load(url: str, headers: list[dict], convs: list[str], seconds: float, cap: int):
@@ -69,7 +69,7 @@ def main() -> None:
     with fake_gemini() as gemini, gunicorn_app(gemini, workers=args.workers) as app:
         script_fake(gemini, text="A short instant answer from the fake model.")
         with httpx.Client(base_url=app.url, timeout=30) as client:
-            headers = [register_and_login(client, f"load{i}") for i in range(args.users)]
+            headers = [register_and_login(client, f"load{i}").headers for i in range(args.users)]
             convs = [client.post("/session", headers=h).json()["sessionId"] for h in headers]
         # Warm-up: every worker imports and connects before the clock starts.
         asyncio.run(run_load(app.url, headers, convs, 2, 200))

@@ -23,7 +23,6 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
-PASSWORD = "benchmark password"
 
 
 def free_port() -> int:
@@ -192,19 +191,6 @@ def _gunicorn(
     finally:
         proc.terminate()
         proc.wait(30)
-
-
-def register_and_login(client: httpx.Client, name: str) -> dict[str, str]:
-    body = {
-        "username": name,
-        "email": f"{name}@example.com",
-        "password": PASSWORD,
-        "password_confirm": PASSWORD,
-    }
-    r = client.post("/register", json=body)
-    assert r.status_code == 201, r.text
-    r = client.post("/login", json={"username": name, "password": PASSWORD})
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 def percentile(values: list[float], q: float) -> float:

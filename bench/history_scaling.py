@@ -25,9 +25,9 @@ from bench.harness import (
     fake_gemini,
     fake_requests,
     gunicorn_app,
-    register_and_login,
     script_fake,
 )
+from tests.helpers.accounts import register_and_login
 
 SIZES = (10, 1000, 5000)
 # Realistic chat messages: ~60 words (~80 tokens) each.
@@ -109,7 +109,7 @@ def main() -> None:
         script_fake(gemini, text="ok")
         db = str(app.data_dir / "chatbot.db")
         with httpx.Client(base_url=app.url, timeout=30) as client:
-            headers = register_and_login(client, "historian")
+            headers = register_and_login(client, "historian").headers
             turn_latencies(app.url, headers, db, 10, 5)  # warm-up
             for size in SIZES:
                 script_fake(gemini, text="ok")

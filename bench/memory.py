@@ -15,14 +15,13 @@ import time
 import httpx
 
 from bench.harness import (
-    PASSWORD,
     emit,
     fake_gemini,
     gunicorn_app,
-    register_and_login,
     rss_mb,
     script_fake,
 )
+from tests.helpers.accounts import PASSWORD, register_and_login
 
 
 def main() -> None:
@@ -33,7 +32,7 @@ def main() -> None:
     with fake_gemini() as gemini, gunicorn_app(gemini, workers=args.workers) as app:
         script_fake(gemini, text="warm-up answer")
         with httpx.Client(base_url=app.url, timeout=60) as client:
-            headers = register_and_login(client, "memuser")
+            headers = register_and_login(client, "memuser").headers
             conv = client.post("/session", headers=headers).json()["sessionId"]
             # Warm every worker: several chats and logins spread over the workers.
             for i in range(40):

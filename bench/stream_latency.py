@@ -20,10 +20,10 @@ from bench.harness import (
     emit,
     fake_gemini,
     gunicorn_app,
-    register_and_login,
     script_fake,
     summary_ms,
 )
+from tests.helpers.accounts import register_and_login
 
 STAMP = re.compile(r"\[(\d+\.\d+)\]")
 
@@ -42,7 +42,7 @@ def main() -> None:
             stamp_chunks=True,
         )
         with httpx.Client(base_url=app.url, timeout=30) as client:
-            headers = register_and_login(client, "streamer")
+            headers = register_and_login(client, "streamer").headers
             conv = client.post("/session", headers=headers).json()["sessionId"]
             for _ in range(args.streams):
                 with client.stream(

@@ -9,12 +9,12 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import create_engine, text
 
 from app.core.config import Settings
@@ -22,8 +22,8 @@ from app.main import create_app
 from app.manage import migrate
 from tests.fakes.fake_gemini import FakeGemini, FakeGeminiServer
 from tests.fakes.threaded_server import ThreadedServer
+from tests.helpers.accounts import Account, register_and_login
 
-PASSWORD = "correct horse battery"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 TABLES = ("messages", "conversations", "refresh_tokens", "rate_counters", "users")
 
@@ -121,40 +121,9 @@ def client(app: FastAPI, fake: FakeGemini) -> Iterator[TestClient]:
         yield c
 
 
-@dataclass
-class Account:
-    id: int
-    username: str
-    email: str
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
-def register(client: TestClient, username: str | None = None, **extra: str) -> Account:
-    username = username or f"user_{uuid.uuid4().hex[:8]}"
-    email = extra.pop("email", f"{username}@example.com")
-    r = client.post(
-        "/register",
-        json={
-            "username": username,
-            "email": email,
-            "password": PASSWORD,
-            "password_confirm": PASSWORD,
-        },
-    )
-    assert r.status_code == 201, r.text
-    login = client.post("/login", json={"username": username, "password": PASSWORD})
-    assert login.status_code == 200, login.text
-    body = login.json()
-    return Account(body["user_id"], username, email, body["access_token"])
-
-
 @pytest.fixture
 def user(client: TestClient) -> Account:
-    return register(client, "alice")
+    return register_and_login(client, "alice")
 
 
 def new_conversation(client: TestClient, account: Account) -> str:
@@ -163,12 +132,43 @@ def new_conversation(client: TestClient, account: Account) -> str:
     return r.json()["sessionId"]
 
 
+def chat(client: TestClient, account: Account, conversation_id: str, message: str) -> Response:
+    return client.post(
+        "/chat",
+        headers=account.headers,
+        json={"conversationId": conversation_id, "message": message},
+    )
+
+
 def messages_of(client: TestClient, account: Account, conversation_id: str) -> list[dict]:
     r = client.get(
         f"/conversations/{conversation_id}/messages", params={"limit": 500}, headers=account.headers
     )
     assert r.status_code == 200, r.text
     return r.json()["items"]
+
+
+def insert_messages(settings: Settings, conversation_id: str, count: int, size: int) -> None:
+    """Writes `count` alternating user/ai messages of `size` characters ("m000 xxx…") straight
+    into the database: long histories without a model call per message."""
+    from app import crud
+    from app.core.db import make_engine, make_session_factory, write_transaction
+    from app.models import Message
+
+    engine = make_engine(settings)
+    factory = make_session_factory(engine)
+    with write_transaction(factory) as session:
+        for i in range(count):
+            text = f"m{i:03d} " + "x" * (size - 5)
+            session.add(
+                Message(
+                    conversation_id=uuid.UUID(conversation_id),
+                    role="user" if i % 2 == 0 else "ai",
+                    content=text,
+                    token_estimate=crud.estimate_tokens(text),
+                )
+            )
+    engine.dispose()
 
 
 def parse_sse(raw: str) -> list[tuple[str, dict | str]]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.app.conftest import Account, messages_of, new_conversation
+from tests.app.conftest import messages_of, new_conversation
+from tests.helpers.accounts import Account
 
 
 def test_malformed_json(client: TestClient, user: Account) -> None:
@@ -182,3 +183,33 @@ def test_a_full_length_emoji_message_fits_even_ascii_escaped(
         "/chat", headers={**user.headers, "Content-Type": "application/json"}, content=body
     )
     assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs"),
+    [
+        ("POST", "/login", {"json": {"username": "al\x00ice", "password": "password1"}}),
+        ("POST", "/login", {"data": {"username": "al\x00ice", "password": "password1"}}),
+        ("GET", "/conversations", {"params": {"q": "a\x00b"}}),
+    ],
+)
+def test_nul_bytes_are_422_everywhere(client: TestClient, user: Account, method, path, kwargs):
+    r = client.request(method, path, headers=user.headers, **kwargs)
+    assert r.status_code == 422, r.text
+
+
+def test_whitespace_only_message_is_422(client: TestClient, user: Account, fake) -> None:
+    conv = new_conversation(client, user)
+    r = client.post("/chat", headers=user.headers, json={"conversationId": conv, "message": " \n "})
+    assert r.status_code == 422
+    assert fake.requests == []
+
+
+def test_huge_before_id_is_422_not_500(client: TestClient, user: Account) -> None:
+    conv = new_conversation(client, user)
+    r = client.get(
+        f"/conversations/{conv}/messages",
+        headers=user.headers,
+        params={"before": "99999999999999999999"},
+    )
+    assert r.status_code == 422

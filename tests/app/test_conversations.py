@@ -7,7 +7,8 @@ import uuid
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.app.conftest import Account, messages_of, new_conversation, register
+from tests.app.conftest import messages_of, new_conversation
+from tests.helpers.accounts import Account, register_and_login
 
 
 def test_list_newest_activity_first_with_paging(client: TestClient, user: Account, fake) -> None:
@@ -75,8 +76,8 @@ def test_message_paging_backwards(client: TestClient, user: Account, fake) -> No
 
 @pytest.fixture
 def two_users(client: TestClient, fake) -> tuple[Account, Account, str]:
-    alice = register(client, "alice")
-    bob = register(client, "bob")
+    alice = register_and_login(client, "alice")
+    bob = register_and_login(client, "bob")
     conv = new_conversation(client, alice)
     client.post("/chat", headers=alice.headers, json={"conversationId": conv, "message": "private"})
     client.patch(f"/conversations/{conv}", headers=alice.headers, json={"title": "Alice's"})
@@ -156,3 +157,16 @@ def test_every_endpoint_requires_authentication(client: TestClient) -> None:
             # Validation may run first; without a token the answer is still never a 2xx.
             r = client.request(method, path, json={"conversationId": conv, "message": "x"})
             assert r.status_code == 401, (method, path)
+
+
+def test_new_session_contract(client: TestClient, user: Account) -> None:
+    r = client.post("/session", headers=user.headers)
+    assert r.status_code == 201
+    body = r.json()
+    assert set(body) == {"sessionId", "title"} and body["title"] == "Novo Chat"
+    uuid.UUID(body["sessionId"])
+
+
+def test_conversation_ids_are_random(client: TestClient, user: Account) -> None:
+    ids = {uuid.UUID(new_conversation(client, user)) for _ in range(3)}
+    assert all(i.version == 4 for i in ids)

@@ -1,4 +1,4 @@
-"""The LangChain chat-history class over our tables, and its window."""
+"""The LangChain chat-history class over our tables, and the window of it a turn sends."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from fastapi.testclient import TestClient
 from langchain_core.messages import AIMessage, HumanMessage
 
 from app.chat.history import ConversationHistory, Window, select_window
+from app.main import create_app
 from app.models import Message
-from tests.app.conftest import Account, new_conversation
+from tests.app.conftest import chat, insert_messages, new_conversation
+from tests.helpers.accounts import Account, register_and_login
 
 
 def _msg(i: int, role: str, tokens: int) -> Message:
@@ -39,3 +41,40 @@ def test_history_class_reads_writes_and_clears(client: TestClient, user: Account
     assert history.loaded_rows == 2
     history.clear()
     assert history.messages == []
+
+
+def test_long_conversation_sends_only_the_window(
+    client: TestClient, settings_factory, fake, tmp_path
+) -> None:
+    """1,000 stored messages; a turn loads at most history_max_messages rows and sends only
+    what fits the token budget, newest first, starting with a user turn."""
+    settings = settings_factory(history_token_budget=300, history_max_messages=40)
+    with TestClient(create_app(settings)) as c:
+        account = register_and_login(c, "longtalker")
+        conv = new_conversation(c, account)
+        insert_messages(settings, conv, 1000, size=40)  # ~10 tokens each
+        fake.reset()
+        r = chat(c, account, conv, "and now?")
+        assert r.status_code == 200
+        sent = fake.requests[-1]
+        history = sent.texts[:-1]
+        assert sent.texts[-1] == "and now?"
+        estimated = sum((len(t) + 3) // 4 for t in history)
+        assert estimated <= 300
+        assert 20 <= len(history) <= 40
+        assert sent.contents[0]["role"] == "user"
+        # The newest stored message is the last one before the question.
+        assert history[-1].startswith("m999")
+        turns = c.app.state.services.turns
+        assert turns.window.max_messages == 40
+
+
+def test_window_is_bounded_by_message_count(client: TestClient, settings_factory, fake) -> None:
+    settings = settings_factory(history_token_budget=1_000_000, history_max_messages=10)
+    with TestClient(create_app(settings)) as c:
+        account = register_and_login(c, "counter")
+        conv = new_conversation(c, account)
+        insert_messages(settings, conv, 200, size=10)
+        fake.reset()
+        chat(c, account, conv, "q")
+        assert len(fake.requests[-1].texts) - 1 <= 10

@@ -3,7 +3,8 @@ and the first deployment of the appliance onto the session's test host.
 
 The conftest's `test_host` boots the host; `deployment` runs the real `ansible-playbook` against
 it once per module, with the host's env pointing the Gemini client at the fake server that runs
-in this test process. Every playbook log is kept in test-artifacts/deploy/.
+in this test process, and remembers which release it made live. Every playbook log is kept in
+test-artifacts/deploy/.
 """
 
 from __future__ import annotations
@@ -25,13 +26,13 @@ import pytest
 
 from scripts.testhost import TestHost
 from tests.fakes.fake_gemini import FakeGeminiServer
+from tests.helpers.accounts import Account, register_and_login
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK = ROOT / "ansible" / "site.yml"
 ANSIBLE_CFG = ROOT / "ansible" / "ansible.cfg"
 ARTIFACTS = ROOT / "test-artifacts" / "deploy"
 PLAYBOOK_TIMEOUT = 600
-PASSWORD = "correct horse battery"
 
 _RECAP = re.compile(
     r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+"
@@ -115,6 +116,7 @@ class Deployment:
     ref: str
     fresh_check_run: PlaybookRun
     first_run: PlaybookRun
+    first_release: str
     base_url: str
 
     def playbook(self, name: str, *args: str) -> PlaybookRun:
@@ -145,43 +147,28 @@ class Deployment:
         raise AssertionError(f"/health through nginx not 200 within {timeout} s: {last!r}")
 
 
-@dataclass
+@dataclass(frozen=True)
 class User:
-    """A user registered through nginx, with a bearer token and one conversation."""
+    """An account registered through nginx, with one conversation."""
 
-    name: str
-    token: str
+    account: Account
     conversation: str
 
     @property
+    def name(self) -> str:
+        return self.account.username
+
+    @property
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
+        return self.account.headers
 
 
-def register_and_login(client: httpx.Client, name: str) -> User:
-    created = client.post(
-        "/register",
-        json={
-            "username": name,
-            "email": f"{name}@example.com",
-            "password": PASSWORD,
-            "password_confirm": PASSWORD,
-        },
-    )
-    assert created.status_code == 201, created.text
-    token = login(client, name)
-    session = client.post("/session", headers={"Authorization": f"Bearer {token}"})
+def new_user(client: httpx.Client, name: str) -> User:
+    account = register_and_login(client, name)
+    session = client.post("/session", headers=account.headers)
     assert session.status_code in (200, 201), session.text
     assert session.json()["title"] == "Novo Chat"
-    return User(name, token, session.json()["sessionId"])
-
-
-def login(client: httpx.Client, name: str) -> str:
-    answer = client.post("/login", json={"username": name, "password": PASSWORD})
-    assert answer.status_code == 200, answer.text
-    body = answer.json()
-    assert body["token_type"] == "bearer"
-    return body["access_token"]
+    return User(account, session.json()["sessionId"])
 
 
 def changed_release_archive(ref: str, marker: str, dest: Path) -> Path:
@@ -242,6 +229,8 @@ def deployment(
     fresh_check = run_playbook(inventory, extra_vars, "0-check-fresh", "--check", "--diff")
     first = run_playbook(inventory, extra_vars, "1-first")
     assert_succeeded(first)
+    current = test_host.run("readlink /opt/chatbot/current", timeout=60)
+    assert current.returncode == 0, current.stdout + current.stderr
     return Deployment(
         host=test_host,
         gemini=gemini,
@@ -250,5 +239,6 @@ def deployment(
         ref=ref,
         fresh_check_run=fresh_check,
         first_run=first,
+        first_release=Path(current.stdout.strip()).name,
         base_url=f"http://{test_host.address}",
     )

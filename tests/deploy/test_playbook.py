@@ -1,9 +1,11 @@
 """The real playbook (ansible/site.yml) against a booted Debian 12 host.
 
-One deployment per module (fixture `deployment`); the tests then run in file order, each
-building on the state the previous ones left: the appliance serves, a second run changes nothing,
-a changed release goes live under load without a failed request, backups restore, a rollback is
-one variable, and the service comes back after the host is powered off and booted again.
+One deployment per module (fixture `deployment`). What several tests need is a module-scoped
+fixture too — `alice` (a user with a conversation), `redeploy` (a changed release deployed under
+load) — so any test can run alone. Run in file order they tell one story: the appliance serves,
+a second run changes nothing, a changed release goes live under load without a failed request,
+backups restore, a rollback is one variable, and the service comes back after the host is
+powered off and booted again.
 """
 
 from __future__ import annotations
@@ -15,43 +17,51 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from tests.deploy.fixtures_playbook import (
     ARTIFACTS,
-    PASSWORD,
     Deployment,
+    PlaybookRun,
     User,
     assert_succeeded,
     changed_release_archive,
     deployment,
     gemini,
-    login,
-    register_and_login,
+    new_user,
 )
 from tests.fakes.fake_gemini import Behavior
+from tests.helpers.accounts import PASSWORD, login
 
 __all__ = ["deployment", "gemini"]  # fixtures, imported for pytest
 
 pytestmark = pytest.mark.slow
 
-# Filled in by the tests, read by later ones (the module is one story, run in order).
-STATE: dict[str, Any] = {}
-# What the run measured; written to test-artifacts/deploy/measurements.json at the end.
-METRICS: dict[str, object] = {}
-
 # Highest `systemd-analyze security` exposure accepted for the units (the issue's bound).
 MAX_EXPOSURE = 2.5
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _write_measurements() -> Iterator[None]:
-    yield
+@pytest.fixture(scope="module")
+def metrics() -> Iterator[dict[str, object]]:
+    """What the tests measured; written to test-artifacts/deploy/measurements.json at the end."""
+    measured: dict[str, object] = {}
+    yield measured
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / "measurements.json").write_text(json.dumps(METRICS, indent=2, sort_keys=True))
+    (ARTIFACTS / "measurements.json").write_text(json.dumps(measured, indent=2, sort_keys=True))
+
+
+@pytest.fixture(scope="module")
+def alice(deployment: Deployment) -> User:
+    """A user whose conversation holds two exchanges: data the redeploy and the restore keep."""
+    with deployment.client() as client:
+        user = new_user(client, "alice")
+        for message in ("Hello", "How are you?"):
+            body = {"conversationId": user.conversation, "message": message}
+            answer = client.post("/chat", headers=user.headers, json=body)
+            assert answer.status_code == 200, answer.text
+    return user
 
 
 def test_check_diff_on_a_fresh_host_shows_the_changes(deployment: Deployment) -> None:
@@ -63,13 +73,12 @@ def test_check_diff_on_a_fresh_host_shows_the_changes(deployment: Deployment) ->
     assert "fake-key-for-tests" not in run.output, f"a secret leaked into {run.log}"
 
 
-def test_first_run_deploys_everything(deployment: Deployment) -> None:
+def test_first_run_deploys_everything(deployment: Deployment, metrics: dict) -> None:
     run = deployment.first_run
     assert run.recap["changed"] > 0
-    METRICS["first_run_seconds"] = round(run.seconds, 1)
+    metrics["first_run_seconds"] = round(run.seconds, 1)
     release = deployment.sh("readlink /opt/chatbot/current").strip()
     assert release == f"/opt/chatbot/releases/{deployment.ref[:12]}"
-    STATE["first_release"] = Path(release).name
     print(f"first run: {run.seconds:.1f} s, changed={run.recap['changed']}")
 
 
@@ -120,11 +129,11 @@ def test_nginx_serves_the_ui_at_root(deployment: Deployment) -> None:
 def test_register_login_session_and_chat_through_nginx(deployment: Deployment) -> None:
     deployment.gemini.fake.push(Behavior(text="Hello from the fake Gemini."))
     with deployment.client() as client:
-        alice = register_and_login(client, "alice")
+        erin = new_user(client, "erin")
         chat = client.post(
             "/chat",
-            headers=alice.headers,
-            json={"conversationId": alice.conversation, "message": "Hi there"},
+            headers=erin.headers,
+            json={"conversationId": erin.conversation, "message": "Hi there"},
         )
         assert chat.status_code == 200, chat.text
         assert chat.json() == {"answer": "Hello from the fake Gemini."}
@@ -132,11 +141,11 @@ def test_register_login_session_and_chat_through_nginx(deployment: Deployment) -
         recorded = deployment.gemini.fake.requests[-1]
         assert recorded.api_key == "fake-key-for-tests"
         assert recorded.texts[-1] == "Hi there"
-        STATE["alice"] = alice
 
 
-def test_stream_events_arrive_before_the_answer_is_finished(deployment: Deployment) -> None:
-    alice: User = STATE["alice"]
+def test_stream_events_arrive_before_the_answer_is_finished(
+    deployment: Deployment, alice: User, metrics: dict
+) -> None:
     fake = deployment.gemini.fake
     words = [f"word{i}" for i in range(12)]
     fake.push(Behavior(text=" ".join(words), chunk_delay=0.3))
@@ -167,15 +176,15 @@ def test_stream_events_arrive_before_the_answer_is_finished(deployment: Deployme
     # The fake needs 11 × 0.3 s for the whole answer; the first event came long before.
     assert not first_token[2], f"first token only after the answer was complete: {events}"
     assert first_token[1] < events[-1][1] - 2.0, events
-    METRICS["stream_first_token_seconds"] = round(first_token[1], 2)
-    METRICS["stream_done_seconds"] = round(events[-1][1], 2)
+    metrics["stream_first_token_seconds"] = round(first_token[1], 2)
+    metrics["stream_done_seconds"] = round(events[-1][1], 2)
 
 
-def test_second_run_changes_nothing(deployment: Deployment) -> None:
+def test_second_run_changes_nothing(deployment: Deployment, metrics: dict) -> None:
     run = deployment.playbook("2-second")
     assert_succeeded(run)
     assert run.recap["changed"] == 0, f"changed: {run.changed_tasks()} (log: {run.log})"
-    METRICS["second_run_seconds"] = round(run.seconds, 1)
+    metrics["second_run_seconds"] = round(run.seconds, 1)
     print(f"second run: {run.seconds:.1f} s, changed=0")
 
 
@@ -200,13 +209,13 @@ def test_env_file_is_private(deployment: Deployment) -> None:
     assert secret == f"SECRET_KEY='{kept}'"
 
 
-def test_unit_sandbox_exposure(deployment: Deployment) -> None:
+def test_unit_sandbox_exposure(deployment: Deployment, metrics: dict) -> None:
     for unit in ("chatbot.service", "chatbot-backup.service"):
         report = deployment.sh(f"systemd-analyze security --no-pager {unit}")
         line = next(x for x in report.splitlines() if "Overall exposure level" in x)
         exposure = float(line.split(":")[1].split()[0])
         assert exposure <= MAX_EXPOSURE, report
-        METRICS[f"exposure {unit}"] = exposure
+        metrics[f"exposure {unit}"] = exposure
         print(line.strip())
 
 
@@ -266,94 +275,122 @@ class ClientLoop:
                 time.sleep(0.05)
 
 
-@pytest.fixture
-def client_loop(deployment: Deployment) -> Iterator[ClientLoop]:
-    with deployment.client() as client:
-        loop = ClientLoop(register_and_login(client, "carol"))
-    thread = threading.Thread(target=loop.run, args=(deployment,), daemon=True)
-    thread.start()
-    yield loop
-    loop.stop.set()
-    thread.join(timeout=150)
-
-
-def _snapshot(deployment: Deployment, users: list[User]) -> dict[str, list[tuple[str, str]]]:
+def _snapshot(deployment: Deployment, names: list[str]) -> dict[str, list[tuple[str, str]]]:
     """Every message of every conversation of these users, read through the API."""
     seen: dict[str, list[tuple[str, str]]] = {}
     with deployment.client() as client:
-        for user in users:
-            token = login(client, user.name)
-            headers = {"Authorization": f"Bearer {token}"}
+        for name in names:
+            headers = login(client, name).headers
             convs = client.get("/conversations", headers=headers).json()["items"]
             for conv in convs:
                 items = client.get(
                     f"/conversations/{conv['id']}/messages?limit=100", headers=headers
                 ).json()["items"]
-                seen[f"{user.name}/{conv['id']}"] = [(m["role"], m["content"]) for m in items]
+                seen[f"{name}/{conv['id']}"] = [(m["role"], m["content"]) for m in items]
     return seen
 
 
-def test_redeploy_under_load_loses_no_request_and_no_data(
-    deployment: Deployment, client_loop: ClientLoop, tmp_path: Path
-) -> None:
-    alice: User = STATE["alice"]
+PRE_MIGRATE = "/var/lib/chatbot/backups/pre-migrate"
+
+
+@dataclass
+class Redeploy:
+    """A changed release deployed while carol kept chatting; what was seen before and after."""
+
+    run: PlaybookRun
+    marker: str
+    release: str
+    loop: ClientLoop
+    before: dict[str, list[tuple[str, str]]]
+    after: dict[str, list[tuple[str, str]]]
+    backups_before: set[str]
+    backups_after: set[str]
+
+    @property
+    def pre_migrate_backup(self) -> str:
+        """The one backup the redeploy took before migrating."""
+        made = sorted(self.backups_after - self.backups_before)
+        assert len(made) == 1, (self.backups_before, self.backups_after)
+        return f"{PRE_MIGRATE}/{made[0]}"
+
+
+@pytest.fixture(scope="module")
+def redeploy(
+    deployment: Deployment, alice: User, tmp_path_factory: pytest.TempPathFactory
+) -> Redeploy:
+    """Once per module: bob chats, carol keeps chatting and reading in a loop, and a changed
+    release is deployed meanwhile. The tests that follow assert on what this recorded."""
     with deployment.client() as client:
-        bob = register_and_login(client, "bob")
+        bob = new_user(client, "bob")
         answer = client.post(
             "/chat", headers=bob.headers, json={"conversationId": bob.conversation, "message": "x"}
         )
         assert answer.status_code == 200
-    before = _snapshot(deployment, [alice, bob])
-    assert sum(len(v) for v in before.values()) >= 6
-    backups_before = set(deployment.sh("ls /var/lib/chatbot/backups/pre-migrate").split())
+    before = _snapshot(deployment, [alice.name, bob.name])
+    backups_before = set(deployment.sh(f"ls {PRE_MIGRATE}").split())
 
     marker = f"release-{time.time_ns()}"
-    archive = changed_release_archive(deployment.ref, marker, tmp_path / "release.tar.gz")
-    time.sleep(2)  # the client loop is running before the deploy starts
-    run = deployment.playbook("4-redeploy", "-e", f"chatbot_release_archive={archive}")
-    time.sleep(2)  # and keeps running on the new release for a moment
-    client_loop.stop.set()
+    work = tmp_path_factory.mktemp("redeploy")
+    archive = changed_release_archive(deployment.ref, marker, work / "release.tar.gz")
+    with deployment.client() as client:
+        loop = ClientLoop(new_user(client, "carol"))
+    thread = threading.Thread(target=loop.run, args=(deployment,), daemon=True)
+    thread.start()
+    try:
+        time.sleep(2)  # the client loop is running before the deploy starts
+        run = deployment.playbook("4-redeploy", "-e", f"chatbot_release_archive={archive}")
+        time.sleep(2)  # and keeps running on the new release for a moment
+    finally:
+        loop.stop.set()
+        thread.join(timeout=150)
+    return Redeploy(
+        run=run,
+        marker=marker,
+        release=deployment.sh("readlink /opt/chatbot/current").strip(),
+        loop=loop,
+        before=before,
+        after=_snapshot(deployment, [alice.name, bob.name]),
+        backups_before=backups_before,
+        backups_after=set(deployment.sh(f"ls {PRE_MIGRATE}").split()),
+    )
+
+
+def test_redeploy_under_load_loses_no_request_and_no_data(
+    deployment: Deployment, redeploy: Redeploy, metrics: dict
+) -> None:
+    run, client_loop = redeploy.run, redeploy.loop
+    assert sum(len(v) for v in redeploy.before.values()) >= 6
     assert_succeeded(run)
-    METRICS["redeploy_seconds"] = round(run.seconds, 1)
+    metrics["redeploy_seconds"] = round(run.seconds, 1)
 
     # The new release is live: nginx serves its files.
-    release = deployment.sh("readlink /opt/chatbot/current").strip()
-    assert Path(release).name.startswith("archive-")
-    STATE["second_release"] = Path(release).name
-    assert httpx.get(f"{deployment.base_url}/release.txt").text.strip() == marker
+    assert Path(redeploy.release).name.startswith("archive-")
+    assert httpx.get(f"{deployment.base_url}/release.txt").text.strip() == redeploy.marker
 
-    time.sleep(0.5)
     failures = client_loop.failures
     assert client_loop.ok >= 20, client_loop
     assert failures == [], f"requests failed during the redeploy: {failures[:10]}"
-    METRICS["redeploy_client_requests"] = client_loop.ok
-    METRICS["redeploy_client_max_latency_seconds"] = round(max(client_loop.latencies), 2)
+    metrics["redeploy_client_requests"] = client_loop.ok
+    metrics["redeploy_client_max_latency_seconds"] = round(max(client_loop.latencies), 2)
     print(f"redeploy: {run.seconds:.1f} s; {client_loop.ok} requests, none failed")
 
-    after = _snapshot(deployment, [alice, bob])
-    assert after == before
+    assert redeploy.after == redeploy.before
 
     # The backup taken right before the migration holds everyone registered before it.
-    new_backups = set(deployment.sh("ls /var/lib/chatbot/backups/pre-migrate").split())
-    made = sorted(new_backups - backups_before)
-    assert len(made) == 1, (backups_before, new_backups)
-    backup = f"/var/lib/chatbot/backups/pre-migrate/{made[0]}"
     query = "select username from users"
-    users = deployment.sh(f"sqlite3 -readonly {backup} '{query}'").split()
+    users = deployment.sh(f"sqlite3 -readonly {redeploy.pre_migrate_backup} '{query}'").split()
     assert {"alice", "bob", "carol"} <= set(users)
     # ... and it was taken before the migration ran in this deploy.
     log = run.output
     assert log.index("Back up the database before migrating") < log.index(
         "Migrate the database to the release's schema"
     )
-    STATE["pre_migrate_backup"] = backup
-    STATE["snapshot"] = after
 
 
-def test_restore_from_the_pre_migration_backup(deployment: Deployment) -> None:
+def test_restore_from_the_pre_migration_backup(deployment: Deployment, redeploy: Redeploy) -> None:
     with deployment.client() as client:
-        register_and_login(client, "dave")  # after the backup: gone once it is restored
-    restore = deployment.host.run(f"chatbot-restore {STATE['pre_migrate_backup']}", timeout=120)
+        new_user(client, "dave")  # after the backup: gone once it is restored
+    restore = deployment.host.run(f"chatbot-restore {redeploy.pre_migrate_backup}", timeout=120)
     assert restore.returncode == 0, restore.stdout + restore.stderr
     assert deployment.sh("systemctl is-active chatbot.socket chatbot.service").split() == [
         "active",
@@ -363,10 +400,9 @@ def test_restore_from_the_pre_migration_backup(deployment: Deployment) -> None:
     with deployment.client() as client:
         late = client.post("/login", json={"username": "dave", "password": PASSWORD})
         assert late.status_code == 401
-        assert login(client, "alice")
-    alice_and_bob = {k: v for k, v in STATE["snapshot"].items() if not k.startswith("carol")}
-    restored = _snapshot(deployment, [STATE["alice"], User("bob", "", "")])
-    assert restored == alice_and_bob
+        login(client, "alice")
+    # alice's and bob's conversations, as they were when the backup was taken.
+    assert _snapshot(deployment, ["alice", "bob"]) == redeploy.after
     # The database that was replaced was kept, just in case.
     assert deployment.sh("ls /var/lib/chatbot/backups/pre-restore").strip()
 
@@ -382,24 +418,23 @@ def test_daily_backup_unit_makes_a_backup(deployment: Deployment) -> None:
     assert deployment.sh(f"sqlite3 -readonly {path} 'pragma integrity_check'").strip() == "ok"
 
 
-def test_rollback_is_one_variable(deployment: Deployment) -> None:
-    first = STATE["first_release"]
+def test_rollback_is_one_variable(deployment: Deployment, redeploy: Redeploy, alice: User) -> None:
+    first = deployment.first_release
     run = deployment.playbook("5-rollback", "-e", f"chatbot_release_rollback={first}")
     assert_succeeded(run)
     assert deployment.sh("readlink /opt/chatbot/current").strip().endswith(f"/{first}")
     assert httpx.get(f"{deployment.base_url}/release.txt").status_code == 404
     with deployment.client() as client:
-        assert login(client, "alice")
+        login(client, alice.name)
 
 
-def test_service_comes_back_after_power_off_and_boot(deployment: Deployment) -> None:
+def test_service_comes_back_after_power_off_and_boot(deployment: Deployment, alice: User) -> None:
     deployment.host.reboot()
     deployment.wait_healthy(timeout=90)
     for unit in ("chatbot.socket", "chatbot.service", "nginx.service"):
         assert deployment.sh(f"systemctl is-active {unit}").strip() == "active", unit
     with deployment.client() as client:
-        token = login(client, "alice")
-        convs = client.get("/conversations", headers={"Authorization": f"Bearer {token}"})
+        convs = client.get("/conversations", headers=login(client, alice.name).headers)
         assert convs.json()["total"] >= 1
 
 

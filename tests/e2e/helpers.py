@@ -1,4 +1,5 @@
-"""Page helpers shared by the browser tests: watching a page, signing up, sending."""
+"""Page helpers shared by the browser tests: watching a page, signing up and logging in through
+the forms, sending. (Over HTTP, without the UI: tests/helpers/accounts.py.)"""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+from tests.helpers.accounts import PASSWORD
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
-PASSWORD = "correct horse battery"
 
 expect.set_options(timeout=10_000)
 

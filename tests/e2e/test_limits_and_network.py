@@ -7,17 +7,17 @@ keep the user's unsent text, and store nothing of the refused turn.
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 import socket
 import threading
-import urllib.request
 from urllib.parse import urlsplit
 
+import httpx
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import PASSWORD, open_app, register, send
+from tests.e2e.helpers import open_app, register, send
 from tests.fakes.fake_gemini import Behavior
+from tests.helpers import accounts
 
 SLOW = " ".join(f"token{i}" for i in range(1, 41))
 THROTTLED = re.compile(r"Try again in \d+ s\.")
@@ -170,29 +170,13 @@ def test_connection_lost_mid_stream_keeps_text_and_retry_succeeds(
     _expect_network_console_errors(page_log, ["net::ERR_INCOMPLETE_CHUNKED_ENCODING"])
 
 
-def _register_by_api(base_url: str, username: str) -> None:
-    """Sign up without the UI: registering through the form also logs in, which would spend
-    one of the two password attempts this test counts."""
-    body = {
-        "username": username,
-        "email": f"{username}@example.com",
-        "password": PASSWORD,
-        "password_confirm": PASSWORD,
-    }
-    request = urllib.request.Request(
-        f"{base_url}/register",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 201
-
-
 def test_login_throttling_shows_retry_time(page: Page, page_log, login_limited_app, unique):
     page_log.expected_statuses |= {401, 429}
     username = unique("throttle")
-    _register_by_api(login_limited_app.url, username)
+    # Signed up without the UI: the form also logs in, which would spend one of the two
+    # password attempts this test counts.
+    with httpx.Client(base_url=login_limited_app.url, timeout=10) as http:
+        accounts.register(http, username)
     open_app(page, login_limited_app.url)
 
     form_error = page.locator("#login-form-error")

@@ -12,8 +12,8 @@ each request takes the next queued one, or the default when the queue is empty.
 It also has a small control API (`/_fake/...`) so a test in another process — a browser
 test, a deployed host — can script it over HTTP.
 
-Run standalone: `python -m tests.fakes.fake_gemini --port 8089` (used by bench/ and by
-`make run-fake`).
+Run standalone: `python -m tests.fakes.fake_gemini --port 8089` (bench/ does), then point
+an app at it with `GEMINI_API_KEY=any GEMINI_BASE_URL=http://127.0.0.1:8089`.
 """
 
 from __future__ import annotations
