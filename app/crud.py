@@ -8,9 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.models import Conversation, Message, RefreshToken, User, utcnow
-
-DEFAULT_TITLE = "Novo Chat"
+from app.models import DEFAULT_TITLE, Conversation, Message, RefreshToken, User, utcnow
 
 
 def estimate_tokens(text: str) -> int:

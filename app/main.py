@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.accounts.service import AccountService
 from app.api.deps import AppState
 from app.api.routes import auth, chat, conversations, health
 from app.chat.chain import ChatChain
@@ -51,11 +52,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         factory = make_session_factory(engine)
         model = build_chat_model(settings)
         chain = ChatChain(model, settings.gemini_timeout_seconds, settings.gemini_max_retries)
+        key = signing_key(settings)
+        hasher = PasswordHasher(settings.max_concurrent_hashes)
         app.state.services = AppState(
             settings=settings,
             session_factory=factory,
-            hasher=PasswordHasher(settings.max_concurrent_hashes),
-            signing_key=signing_key(settings),
+            signing_key=key,
+            accounts=AccountService(settings, factory, hasher, key),
             turns=TurnService(settings, factory, chain),
         )
         log.info(

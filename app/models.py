@@ -21,6 +21,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+# The title of a new conversation, in the original project's words (POST /session answers
+# it); clients learn from `title_is_custom` whether a title is still this placeholder.
+DEFAULT_TITLE = "Novo Chat"
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -101,6 +105,7 @@ class Conversation(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(String(200))
+    # Set by a rename: the automatic title (from the first message) never overwrites it.
     title_is_custom: Mapped[bool] = mapped_column(Boolean, default=False)
     system_prompt: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -111,6 +116,13 @@ class Conversation(Base):
     busy_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(back_populates="conversations")
+
+    @property
+    def has_own_title(self) -> bool:
+        """Renamed, or titled from its first message: anything but the placeholder. An
+        automatic title that happens to equal the placeholder counts as the placeholder,
+        which is the same text."""
+        return self.title_is_custom or self.title != DEFAULT_TITLE
 
 
 class Message(Base):

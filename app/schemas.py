@@ -12,6 +12,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     EmailStr,
+    Field,
     StringConstraints,
     ValidationInfo,
     field_validator,
@@ -70,7 +71,13 @@ class RegisterIn(Strict):
         return _confirms(value, info, "password")
 
 
-class UserOut(BaseModel):
+class FromRow(BaseModel):
+    """An output model built from a database row: `Model.model_validate(row)`."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class UserOut(FromRow):
     id: int
     username: str
     email: str
@@ -114,9 +121,10 @@ class DeleteAccountIn(Strict):
 
 # -- conversations -------------------------------------------------------------------------
 class SessionOut(BaseModel):
-    """The original project's contract for POST /session."""
+    """The original project's contract for POST /session, which starts a conversation: its
+    "session" is a conversation, and both field names are kept for existing clients."""
 
-    sessionId: uuid.UUID  # the contract's field name
+    sessionId: uuid.UUID  # the conversation's id
     title: str
 
 
@@ -128,9 +136,13 @@ Title = Annotated[
 SystemPrompt = Annotated[Text, StringConstraints(max_length=4000)]
 
 
-class ConversationSummary(BaseModel):
+class ConversationSummary(FromRow):
     id: uuid.UUID
     title: str
+    # False while the title is still the server's placeholder for a new conversation (a
+    # client may show its own words for it instead); True once it is the conversation's
+    # own: renamed, or taken from the first message. Read from Conversation.has_own_title.
+    title_is_custom: bool = Field(validation_alias="has_own_title")
     created_at: datetime
     updated_at: datetime
 
@@ -151,7 +163,7 @@ class ConversationPatch(Strict):
     system_prompt: SystemPrompt | None = None
 
 
-class MessageOut(BaseModel):
+class MessageOut(FromRow):
     id: int
     role: Literal["user", "ai"]
     content: str

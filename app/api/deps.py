@@ -11,9 +11,10 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import crud
+from app.accounts.service import AccountService
 from app.chat.turns import TurnService
 from app.core.config import Settings
-from app.core.security import PasswordHasher, decode_access_token
+from app.core.security import decode_access_token
 from app.models import User
 
 
@@ -23,8 +24,8 @@ class AppState:
 
     settings: Settings
     session_factory: sessionmaker[Session]
-    hasher: PasswordHasher
     signing_key: str
+    accounts: AccountService
     turns: TurnService
 
 

@@ -10,7 +10,6 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 from app import crud
 from app.api.deps import CurrentUser, SessionDep, StateDep
 from app.core.db import write_transaction
-from app.models import Conversation
 from app.schemas import (
     ConversationOut,
     ConversationPage,
@@ -38,19 +37,9 @@ def _not_found() -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, "Conversation not found")
 
 
-def _out(conv: Conversation) -> ConversationOut:
-    return ConversationOut(
-        id=conv.id,
-        title=conv.title,
-        system_prompt=conv.system_prompt,
-        created_at=conv.created_at,
-        updated_at=conv.updated_at,
-    )
-
-
 @router.post("/session", status_code=status.HTTP_201_CREATED, response_model=SessionOut)
-def new_session(user: CurrentUser, state: StateDep) -> SessionOut:
-    """Start a conversation (the original project's contract)."""
+def start_conversation(user: CurrentUser, state: StateDep) -> SessionOut:
+    """Start a conversation (the original project's contract calls it a session)."""
     with write_transaction(state.session_factory) as session:
         conv = crud.create_conversation(session, user_id=user.id)
     return SessionOut(sessionId=conv.id, title=conv.title)
@@ -68,12 +57,7 @@ def list_conversations(
     rows, total = crud.list_conversations(
         session, user_id=user.id, limit=limit, offset=offset, query=(q or "").strip() or None
     )
-    items = [
-        ConversationSummary(
-            id=c.id, title=c.title, created_at=c.created_at, updated_at=c.updated_at
-        )
-        for c in rows
-    ]
+    items = [ConversationSummary.model_validate(c) for c in rows]
     return ConversationPage(items=items, total=total, limit=limit, offset=offset)
 
 
@@ -84,7 +68,7 @@ def get_conversation(
     conv = crud.get_conversation(session, user_id=user.id, conversation_id=conversation_id)
     if conv is None:
         raise _not_found()
-    return _out(conv)
+    return ConversationOut.model_validate(conv)
 
 
 @router.patch(
@@ -106,7 +90,7 @@ def update_conversation(
             conv.title_is_custom = True
         if "system_prompt" in fields:
             conv.system_prompt = body.system_prompt or None
-    return _out(conv)
+    return ConversationOut.model_validate(conv)
 
 
 @router.delete(
@@ -139,9 +123,6 @@ def list_messages(
         session, conversation_id=conversation_id, limit=limit, before=before
     )
     return MessagePage(
-        items=[
-            MessageOut(id=m.id, role=m.role, content=m.content, created_at=m.created_at)
-            for m in rows
-        ],
+        items=[MessageOut.model_validate(m) for m in rows],
         has_more=has_more,
     )
