@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app import __version__
 from app.accounts.service import AccountService
 from app.api.deps import AppState
 from app.api.routes import auth, chat, conversations, health
@@ -90,7 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(
         title="Chatbot appliance",
-        version=health.VERSION,
+        version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
     )

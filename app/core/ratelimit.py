@@ -33,7 +33,9 @@ class RateLimited(Exception):
 def hit(session: Session, limit: Limit, subject: str, *, now: float | None = None) -> None:
     """Count one event for `subject`; raise RateLimited when it exceeds the limit.
 
-    The caller commits: a rejected event is counted too, so hammering doesn't reset anything.
+    The count is written in the caller's transaction. A rejected event is not kept: the
+    RateLimited leaves the caller's `write_transaction`, which rolls its increment back, so
+    the counter stays at the limit until the window ends (hammering never resets it).
     """
     hit_many(session, [(limit, subject)], now=now)
 

@@ -172,3 +172,16 @@ def test_a_current_database_logs_no_schema_error(
 ) -> None:
     assert client.get("/ready").status_code == 200
     assert not [r for r in caplog.records if "migrations are pending" in r.getMessage()]
+
+
+def test_the_version_is_written_once(client: TestClient) -> None:
+    """pyproject.toml takes it from app/__init__.py, and the API reports the same."""
+    from setuptools.config.pyprojecttoml import read_configuration
+
+    import app
+
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    assert "version =" not in pyproject.read_text().split("[tool.", 1)[0]  # no second copy
+    assert read_configuration(pyproject)["project"]["version"] == app.__version__
+    assert client.get("/config").json()["version"] == app.__version__
+    assert client.get("/openapi.json").json()["info"]["version"] == app.__version__
