@@ -22,10 +22,16 @@ from pydantic import (
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,32}$")
 
 
-def _no_nul(value: str) -> str:
-    # NUL bytes are rejected by PostgreSQL text columns and truncate C strings elsewhere.
+def _storable(value: str) -> str:
+    """Text every database, log and hash can take. NUL is refused by PostgreSQL text columns
+    and truncates C strings elsewhere. A lone surrogate ("\\ud800" is valid JSON, not valid
+    Unicode) can't be encoded as UTF-8, so nothing could store, hash or stream it."""
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (no unpaired surrogates)") from None
     return value
 
 
@@ -48,9 +54,15 @@ def _not_blank(value: str) -> str:
     return value
 
 
+# Every text field of a request ends with the _storable check: what it accepts can be
+# stored. (Its string constraints come first, so they stay plain string constraints.)
+Text = Annotated[str, AfterValidator(_storable)]
 Username = Annotated[str, AfterValidator(_username)]
-Password = Annotated[str, StringConstraints(min_length=8, max_length=128), AfterValidator(_no_nul)]
-Text = Annotated[str, AfterValidator(_no_nul)]
+Password = Annotated[
+    str, StringConstraints(min_length=8, max_length=128), AfterValidator(_storable)
+]
+# A password being checked rather than set: only its size is limited.
+PasswordAttempt = Annotated[str, StringConstraints(max_length=128), AfterValidator(_storable)]
 
 
 class Strict(BaseModel):
@@ -62,7 +74,7 @@ class RegisterIn(Strict):
     username: Username
     email: Annotated[EmailStr, StringConstraints(max_length=254)]
     password: Password
-    password_confirm: Annotated[str, StringConstraints(max_length=128)]
+    password_confirm: PasswordAttempt
 
     # A field validator (not a model one) so the 422 names `password_confirm` in `loc`.
     @field_validator("password_confirm")
@@ -89,10 +101,10 @@ class MeOut(UserOut):
 
 class LoginIn(Strict):
     username: Annotated[
-        str, StringConstraints(min_length=1, max_length=254), AfterValidator(_no_nul)
+        str, StringConstraints(min_length=1, max_length=254), AfterValidator(_storable)
     ]
     password: Annotated[
-        str, StringConstraints(min_length=1, max_length=128), AfterValidator(_no_nul)
+        str, StringConstraints(min_length=1, max_length=128), AfterValidator(_storable)
     ]
 
 
@@ -105,9 +117,9 @@ class TokenOut(BaseModel):
 
 
 class ChangePasswordIn(Strict):
-    current_password: Annotated[str, StringConstraints(max_length=128)]
+    current_password: PasswordAttempt
     new_password: Password
-    new_password_confirm: Annotated[str, StringConstraints(max_length=128)]
+    new_password_confirm: PasswordAttempt
 
     @field_validator("new_password_confirm")
     @classmethod
@@ -116,7 +128,7 @@ class ChangePasswordIn(Strict):
 
 
 class DeleteAccountIn(Strict):
-    password: Annotated[str, StringConstraints(max_length=128)]
+    password: PasswordAttempt
 
 
 # -- conversations -------------------------------------------------------------------------
@@ -131,9 +143,9 @@ class SessionOut(BaseModel):
 Title = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-    AfterValidator(_no_nul),
+    AfterValidator(_storable),
 ]
-SystemPrompt = Annotated[Text, StringConstraints(max_length=4000)]
+SystemPrompt = Annotated[str, StringConstraints(max_length=4000), AfterValidator(_storable)]
 
 
 class ConversationSummary(FromRow):

@@ -4,6 +4,7 @@ route, so the route reads the body through this dependency and describes both in
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -36,17 +37,29 @@ LOGIN_OPENAPI: dict[str, Any] = {
 
 
 async def read_login_body(request: Request) -> LoginIn:
-    """The body as LoginIn; a 422 naming `body.<field>` as FastAPI's own validation does."""
+    """The body as LoginIn; a 422 naming `body.<field>` as FastAPI's own validation does.
+    JSON is parsed as FastAPI parses other bodies (the standard library's parser), so a
+    field holding text that can't be stored is refused by that field's rules, with its
+    name, rather than as unparsable JSON."""
     try:
         if request.headers.get("content-type", "").startswith(FORM_TYPES):
             form = await request.form()
             return LoginIn(
                 username=str(form.get("username", "")), password=str(form.get("password", ""))
             )
-        return LoginIn.model_validate_json(await request.body())
+        return LoginIn.model_validate(_json_body(await request.body()))
     except ValidationError as exc:
         raise RequestValidationError(
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
+        ) from exc
+
+
+def _json_body(raw: bytes) -> object:
+    try:
+        return json.loads(raw)
+    except ValueError as exc:  # JSONDecodeError, or bytes that aren't UTF-8
+        raise RequestValidationError(
+            [{"type": "json_invalid", "loc": ("body",), "msg": "JSON decode error"}]
         ) from exc
 
 
