@@ -49,9 +49,10 @@ test-app: dev-venv ## Service tests on SQLite
 test-pg: dev-venv ## Service tests on a PostgreSQL server started for the run
 	$(PY) -m tests.pg_server -- $(PY) -m pytest -W default tests/app $(PYTEST_ARGS)
 
-lint: dev-venv ## ruff lint + format check
+lint: dev-venv ## ruff lint + format check + mypy (strict) type check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy app
 
 format: dev-venv ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix .
@@ -65,6 +66,6 @@ bench: dev-venv ## Run the benchmarks in bench/ and print their figures
 	$(PY) -m bench.run_all
 
 clean: ## Remove the venv, caches and local data
-	rm -rf $(VENV) .pytest_cache .ruff_cache data test-artifacts
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache data test-artifacts
 
 -include mk/*.mk

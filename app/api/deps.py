@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
@@ -16,6 +16,9 @@ from app.chat.turns import TurnService
 from app.core.config import Settings
 from app.core.security import decode_access_token
 from app.models import User
+
+# A route's `responses=` (OpenAPI's extra statuses), in FastAPI's own type.
+Responses = dict[int | str, dict[str, Any]]
 
 
 @dataclass
@@ -30,7 +33,8 @@ class AppState:
 
 
 def get_state(request: Request) -> AppState:
-    return request.app.state.services
+    services: AppState = request.app.state.services  # set by the lifespan (app.main)
+    return services
 
 
 StateDep = Annotated[AppState, Depends(get_state)]

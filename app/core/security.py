@@ -16,7 +16,8 @@ import jwt
 from passlib.hash import scrypt
 
 # OWASP's scrypt settings: N=2^14, r=8, p=5 (16 MiB per hash); ~200 ms on this hardware.
-_hasher = scrypt.using(rounds=14, block_size=8, parallelism=5)
+# types-passlib leaves `using` unannotated; it returns the configured hasher class.
+_hasher = scrypt.using(rounds=14, block_size=8, parallelism=5)  # type: ignore[no-untyped-call]
 
 JWT_ALGORITHM = "HS256"
 
@@ -61,7 +62,7 @@ class PasswordHasher:
 
 def _verify(password: str, password_hash: str) -> bool:
     try:
-        return _hasher.verify(password, password_hash)
+        return bool(_hasher.verify(password, password_hash))
     except (ValueError, TypeError):
         return False
 

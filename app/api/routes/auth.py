@@ -5,14 +5,14 @@ it and shape the answer (the refresh cookie is theirs: it is HTTP)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Cookie, HTTPException, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from app.accounts.export import export_json
 from app.accounts.service import AccountError, SignIn
-from app.api.deps import CurrentUser, StateDep, client_ip
+from app.api.deps import CurrentUser, Responses, StateDep, client_ip
 from app.api.login_body import LOGIN_OPENAPI, LoginBody
 from app.core.config import Settings
 from app.schemas import (
@@ -25,8 +25,6 @@ from app.schemas import (
     TokenOut,
     UserOut,
 )
-
-Responses = dict[int | str, dict[str, Any]]
 
 router = APIRouter(
     tags=["accounts"],

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from app import crud
-from app.api.deps import CurrentUser, SessionDep, StateDep
+from app.api.deps import CurrentUser, Responses, SessionDep, StateDep
 from app.core.db import write_transaction
 from app.schemas import (
     ConversationOut,
@@ -29,7 +29,7 @@ router = APIRouter(
     },
 )
 
-NOT_FOUND = {404: {"model": ErrorOut, "description": "No such conversation of yours"}}
+NOT_FOUND: Responses = {404: {"model": ErrorOut, "description": "No such conversation of yours"}}
 
 
 def _not_found() -> HTTPException:
@@ -85,7 +85,7 @@ def update_conversation(
         conv = crud.get_conversation(session, user_id=user.id, conversation_id=conversation_id)
         if conv is None:
             raise _not_found()
-        if "title" in fields:
+        if body.title is not None:  # set (an explicit null was refused above)
             conv.title = body.title
             conv.title_is_custom = True
         if "system_prompt" in fields:
