@@ -3,6 +3,7 @@ change and account deletion. The routes in app/api/routes/auth.py only speak HTT
 
 Words: a *sign-in* is what one login starts, a family of refresh tokens that rotate into
 each other (stored as `refresh_tokens.family_id`); `session` is always a database session.
+The API's error details keep saying "session", the word people know for a sign-in.
 """
 
 from __future__ import annotations

@@ -103,7 +103,7 @@ class Settings(BaseSettings):
     def _check_production(self) -> Settings:
         if "*" in self.cors_origins:
             raise ValueError(
-                "CORS_ORIGINS=* would let any site use visitors' sessions: list the origins"
+                "CORS_ORIGINS=* would let any site use visitors' sign-ins: list the origins"
             )
         if self.model_provider == "gemini" and self.api_key is None:
             raise ValueError("MODEL_PROVIDER=gemini needs GEMINI_API_KEY (or GOOGLE_API_KEY)")
@@ -159,7 +159,7 @@ class Settings(BaseSettings):
 def signing_key(settings: Settings) -> str:
     """The JWT signing key.
 
-    Development without SECRET_KEY keeps a generated key in the data directory, so sessions
+    Development without SECRET_KEY keeps a generated key in the data directory, so sign-ins
     survive `--reload` and every worker of `make serve-prod` agrees on it. Production never
     gets here without a configured key (see Settings._check_production).
     """
