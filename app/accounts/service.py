@@ -8,6 +8,7 @@ The API's error details keep saying "session", the word people know for a sign-i
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -59,6 +60,14 @@ def _too_many(exc: ratelimit.RateLimited, what: str) -> AccountError:
     return AccountError(
         429, f"Too many {what}; try again in {exc.retry_after} s", retry_after=exc.retry_after
     )
+
+
+def _unknown_name_key(login: str) -> str:
+    """The throttling key of a login name no account has: a digest, because a name may be
+    longer than a counter key holds (254 characters), and people type passwords into the
+    username field, which must not end up stored in the counters table."""
+    digest = hashlib.sha256(login.strip().lower().encode()).hexdigest()
+    return f"name:{digest[:32]}"
 
 
 @dataclass(frozen=True)
@@ -130,7 +139,7 @@ class AccountService:
         user = await anyio.to_thread.run_sync(self._find_login, login)
         # One budget per account whichever name (username or email) is typed; unknown names
         # get their own, so probing them is throttled too.
-        account = f"user:{user.id}" if user else f"name:{login.strip().lower()}"
+        account = f"user:{user.id}" if user else _unknown_name_key(login)
         await anyio.to_thread.run_sync(self._count_password_attempt, account, ip)
         ok = await self.hasher.verify(password, user.password_hash if user else None)
         if not ok or user is None:

@@ -137,3 +137,24 @@ def test_registration_conflicts_name_the_taken_fields(client: TestClient) -> Non
         anyio.run(again)
     assert caught.value.status == 409
     assert caught.value.detail == "username and email already registered"
+
+
+def test_long_unknown_login_names_are_throttled_not_failed(settings_factory, fake) -> None:
+    """A login name of the longest allowed size (254 characters) is a 401, then a 429 once
+    its budget is spent, on PostgreSQL too (its counter key column holds 200 characters),
+    and the name itself is not what the counters table stores."""
+    from sqlalchemy import select
+
+    from app.main import create_app
+    from app.models import RateCounter
+
+    name = "é" * 254
+    with TestClient(create_app(settings_factory(login_rate_per_minute=2))) as c:
+        codes = [
+            c.post("/login", json={"username": name, "password": "wrong pass"}).status_code
+            for _ in range(3)
+        ]
+        assert codes == [401, 401, 429]
+        with c.app.state.services.session_factory() as session:
+            keys = session.scalars(select(RateCounter.key)).all()
+        assert keys and not any("é" in k for k in keys)
