@@ -61,10 +61,10 @@ test-app: dev-venv ## Service tests on SQLite
 test-pg: dev-venv ## Service tests on a PostgreSQL server started for the run
 	$(PY) -m tests.pg_server -- $(PY) -m pytest -W default tests/app $(PYTEST_ARGS)
 
-lint: dev-venv lint-js ## ruff lint + format check, ESLint, mypy --strict
+lint: dev-venv lint-js ## ruff lint + format check, ESLint, mypy (strict) over app/ and scripts/
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(PY) -m mypy
+	$(VENV)/bin/mypy
 
 format: dev-venv ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix .
@@ -78,6 +78,6 @@ bench: dev-venv ## Run the benchmarks in bench/ and print their figures
 	$(PY) -m bench.run_all
 
 clean: ## Remove the venv, caches and local data
-	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache data test-artifacts
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .mypy_cache data test-artifacts
 
 -include mk/*.mk

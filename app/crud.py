@@ -8,9 +8,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.models import Conversation, Message, RefreshToken, User, utcnow
-
-DEFAULT_TITLE = "Novo Chat"
+from app.core.db import rows_matched
+from app.models import DEFAULT_TITLE, Conversation, Message, RefreshToken, User, utcnow
 
 
 def estimate_tokens(text: str) -> int:
@@ -87,12 +86,13 @@ def get_refresh_token(session: Session, *, token_hash: str) -> RefreshToken | No
 
 def mark_refresh_used(session: Session, *, token_id: int) -> bool:
     """Claim a refresh token for rotation; False if another request claimed it first."""
-    result = session.execute(
+    claimed = rows_matched(
+        session,
         update(RefreshToken)
         .where(RefreshToken.id == token_id, RefreshToken.used_at.is_(None))
-        .values(used_at=utcnow())
+        .values(used_at=utcnow()),
     )
-    return result.rowcount == 1
+    return claimed == 1
 
 
 def revoke_family(session: Session, *, family_id: uuid.UUID) -> None:
@@ -222,16 +222,17 @@ def acquire_turn(
     """
     token = uuid.uuid4()
     now = utcnow()
-    result = session.execute(
+    taken = rows_matched(
+        session,
         update(Conversation)
         .where(
             Conversation.id == conversation_id,
             Conversation.user_id == user_id,
             or_(Conversation.busy_token.is_(None), Conversation.busy_until < now),
         )
-        .values(busy_token=token, busy_until=now + ttl)
+        .values(busy_token=token, busy_until=now + ttl),
     )
-    return token if result.rowcount == 1 else None
+    return token if taken == 1 else None
 
 
 def release_turn(session: Session, *, conversation_id: uuid.UUID, token: uuid.UUID) -> None:

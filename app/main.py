@@ -6,21 +6,31 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app import __version__
+from app.accounts.service import AccountService
 from app.api.deps import AppState
 from app.api.routes import auth, chat, conversations, health
 from app.chat.chain import ChatChain
 from app.chat.llm import build_chat_model
 from app.chat.turns import TurnService
-from app.core.config import Settings, get_settings, signing_key
+from app.core.config import Settings, get_settings, signing_key, warn_unknown_settings
 from app.core.db import make_engine, make_session_factory
-from app.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from app.core.middleware import (
+    BodySizeLimitMiddleware,
+    PendingMigrationsMiddleware,
+    RequestContextMiddleware,
+)
+from app.core.schema import SchemaStatus
 from app.core.security import PasswordHasher
 
 log = logging.getLogger("app")
@@ -44,6 +54,8 @@ def configure_logging(level: str) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
+    warn_unknown_settings()
+    schema = SchemaStatus()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -51,11 +63,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         factory = make_session_factory(engine)
         model = build_chat_model(settings)
         chain = ChatChain(model, settings.gemini_timeout_seconds, settings.gemini_max_retries)
+        key = signing_key(settings)
+        hasher = PasswordHasher(settings.max_concurrent_hashes)
         app.state.services = AppState(
             settings=settings,
             session_factory=factory,
-            hasher=PasswordHasher(settings.max_concurrent_hashes),
-            signing_key=signing_key(settings),
+            signing_key=key,
+            accounts=AccountService(settings, factory, hasher, key),
             turns=TurnService(settings, factory, chain),
         )
         log.info(
@@ -64,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.model_mode,
             engine.dialect.name,
         )
+        await anyio.to_thread.run_sync(_check_schema, schema, engine)
         try:
             yield
         finally:
@@ -76,7 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(
         title="Chatbot appliance",
-        version=health.VERSION,
+        version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
     )
@@ -94,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["GET", "POST", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
         )
+    app.add_middleware(PendingMigrationsMiddleware, schema=schema)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
 
@@ -101,6 +117,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Last, so API routes win; in production nginx serves these files instead.
         app.mount("/", StaticFiles(directory=settings.frontend_dir, html=True), name="frontend")
     return app
+
+
+def _check_schema(schema: SchemaStatus, engine: Engine) -> None:
+    """Say at startup what every request would otherwise answer with a 503."""
+    schema.watch(engine)
+    try:
+        problem = schema.problem()
+    except SQLAlchemyError as exc:
+        log.warning("database unreachable at startup (%s): /ready answers 503", type(exc).__name__)
+        return
+    if problem is not None:
+        log.error("%s; until then every request but /health answers 503", problem)
 
 
 def _install_error_handlers(app: FastAPI) -> None:

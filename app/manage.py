@@ -17,20 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from alembic import command
-from alembic.config import Config
 from pydantic import ValidationError
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-
-
-def alembic_config(database_url: str | None = None) -> Config:
-    """Alembic's config built in code, so no alembic.ini has to sit in the working directory.
-    Without `database_url` the app's Settings choose the database."""
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    if database_url is not None:
-        cfg.attributes["database_url"] = database_url
-    return cfg
+from app.core.schema import alembic_config
 
 
 def migrate(revision: str = "head", *, database_url: str | None = None) -> None:
@@ -108,6 +97,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"configuration error: {messages}", file=sys.stderr)
         return 1
     if args.command == "check":
+        from app.core.config import unknown_settings
+
+        env_files = [Path(".env"), *([args.env_file] if args.env_file else [])]
+        for message in unknown_settings(os.environ, env_files):
+            print(f"warning: {message}", file=sys.stderr)
         print(f"ok: {settings.app_env}, model {settings.model_mode}, database configured")
     elif args.command == "migrate":
         migrate(args.revision)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -19,7 +18,12 @@ from sqlalchemy import (
     TypeDecorator,
     Uuid,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# The title of a new conversation, in the original project's words (POST /session answers
+# it); clients learn from `title_is_custom` whether a title is still this placeholder.
+DEFAULT_TITLE = "Novo Chat"
 
 
 def utcnow() -> datetime:
@@ -32,7 +36,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -40,7 +44,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value
@@ -63,7 +67,7 @@ class User(Base):
     __tablename__ = "users"
     # AUTOINCREMENT: SQLite would otherwise hand a deleted account's id to the next one,
     # and with it the deleted account's still-unexpired access tokens.
-    __table_args__: ClassVar[dict[str, object]] = {"sqlite_autoincrement": True}
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(32))
@@ -101,6 +105,7 @@ class Conversation(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(String(200))
+    # Set by a rename: the automatic title (from the first message) never overwrites it.
     title_is_custom: Mapped[bool] = mapped_column(Boolean, default=False)
     system_prompt: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -111,6 +116,13 @@ class Conversation(Base):
     busy_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(back_populates="conversations")
+
+    @property
+    def has_own_title(self) -> bool:
+        """Renamed, or titled from its first message: anything but the placeholder. An
+        automatic title that happens to equal the placeholder counts as the placeholder,
+        which is the same text."""
+        return self.title_is_custom or self.title != DEFAULT_TITLE
 
 
 class Message(Base):

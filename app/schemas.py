@@ -12,6 +12,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     EmailStr,
+    Field,
     StringConstraints,
     ValidationInfo,
     field_validator,
@@ -21,10 +22,16 @@ from pydantic import (
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,32}$")
 
 
-def _no_nul(value: str) -> str:
-    # NUL bytes are rejected by PostgreSQL text columns and truncate C strings elsewhere.
+def _storable(value: str) -> str:
+    """Text every database, log and hash can take. NUL is refused by PostgreSQL text columns
+    and truncates C strings elsewhere. A lone surrogate ("\\ud800" is valid JSON, not valid
+    Unicode) can't be encoded as UTF-8, so nothing could store, hash or stream it."""
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (no unpaired surrogates)") from None
     return value
 
 
@@ -47,9 +54,15 @@ def _not_blank(value: str) -> str:
     return value
 
 
+# Every text field of a request ends with the _storable check: what it accepts can be
+# stored. (Its string constraints come first, so they stay plain string constraints.)
+Text = Annotated[str, AfterValidator(_storable)]
 Username = Annotated[str, AfterValidator(_username)]
-Password = Annotated[str, StringConstraints(min_length=8, max_length=128), AfterValidator(_no_nul)]
-Text = Annotated[str, AfterValidator(_no_nul)]
+Password = Annotated[
+    str, StringConstraints(min_length=8, max_length=128), AfterValidator(_storable)
+]
+# A password being checked rather than set: only its size is limited.
+PasswordAttempt = Annotated[str, StringConstraints(max_length=128), AfterValidator(_storable)]
 
 
 class Strict(BaseModel):
@@ -61,7 +74,7 @@ class RegisterIn(Strict):
     username: Username
     email: Annotated[EmailStr, StringConstraints(max_length=254)]
     password: Password
-    password_confirm: Annotated[str, StringConstraints(max_length=128)]
+    password_confirm: PasswordAttempt
 
     # A field validator (not a model one) so the 422 names `password_confirm` in `loc`.
     @field_validator("password_confirm")
@@ -70,7 +83,13 @@ class RegisterIn(Strict):
         return _confirms(value, info, "password")
 
 
-class UserOut(BaseModel):
+class FromRow(BaseModel):
+    """An output model built from a database row: `Model.model_validate(row)`."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class UserOut(FromRow):
     id: int
     username: str
     email: str
@@ -82,10 +101,10 @@ class MeOut(UserOut):
 
 class LoginIn(Strict):
     username: Annotated[
-        str, StringConstraints(min_length=1, max_length=254), AfterValidator(_no_nul)
+        str, StringConstraints(min_length=1, max_length=254), AfterValidator(_storable)
     ]
     password: Annotated[
-        str, StringConstraints(min_length=1, max_length=128), AfterValidator(_no_nul)
+        str, StringConstraints(min_length=1, max_length=128), AfterValidator(_storable)
     ]
 
 
@@ -98,9 +117,9 @@ class TokenOut(BaseModel):
 
 
 class ChangePasswordIn(Strict):
-    current_password: Annotated[str, StringConstraints(max_length=128)]
+    current_password: PasswordAttempt
     new_password: Password
-    new_password_confirm: Annotated[str, StringConstraints(max_length=128)]
+    new_password_confirm: PasswordAttempt
 
     @field_validator("new_password_confirm")
     @classmethod
@@ -109,29 +128,33 @@ class ChangePasswordIn(Strict):
 
 
 class DeleteAccountIn(Strict):
-    password: Annotated[str, StringConstraints(max_length=128)]
+    password: PasswordAttempt
 
 
 # -- conversations -------------------------------------------------------------------------
 class SessionOut(BaseModel):
-    """The original project's contract for POST /session."""
+    """The original project's contract for POST /session, which starts a conversation: its
+    "session" is a conversation, and both field names are kept for existing clients."""
 
-    sessionId: uuid.UUID  # the contract's field name
+    sessionId: uuid.UUID  # the conversation's id
     title: str
 
 
 Title = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-    AfterValidator(_no_nul),
+    AfterValidator(_storable),
 ]
-SystemPrompt = Annotated[Text, StringConstraints(max_length=4000)]
+SystemPrompt = Annotated[str, StringConstraints(max_length=4000), AfterValidator(_storable)]
 
 
-class ConversationSummary(BaseModel):
+class ConversationSummary(FromRow):
     id: uuid.UUID
     title: str
-    title_is_custom: bool  # false: the default title or the automatic one, not a rename
+    # False while the title is still the server's placeholder for a new conversation (a
+    # client may show its own words for it instead); True once it is the conversation's
+    # own: renamed, or taken from the first message. Read from Conversation.has_own_title.
+    title_is_custom: bool = Field(validation_alias="has_own_title")
     created_at: datetime
     updated_at: datetime
 
@@ -152,7 +175,7 @@ class ConversationPatch(Strict):
     system_prompt: SystemPrompt | None = None
 
 
-class MessageOut(BaseModel):
+class MessageOut(FromRow):
     id: int
     role: Literal["user", "ai"]
     content: str

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import crud
+from app.accounts.service import AccountService
 from app.chat.turns import TurnService
 from app.core.config import Settings
-from app.core.security import PasswordHasher, decode_access_token
+from app.core.security import decode_access_token
 from app.models import User
+
+# A route's `responses=` (OpenAPI's extra statuses), in FastAPI's own type.
+Responses = dict[int | str, dict[str, Any]]
 
 
 @dataclass
@@ -23,15 +27,16 @@ class AppState:
 
     settings: Settings
     session_factory: sessionmaker[Session]
-    hasher: PasswordHasher
     signing_key: str
+    accounts: AccountService
     turns: TurnService
 
 
 async def get_state(request: Request) -> AppState:
     # async on purpose: FastAPI runs a plain `def` dependency in the thread pool, which
     # here would be a thread hop on every request for an attribute read.
-    return request.app.state.services
+    services: AppState = request.app.state.services  # set by the lifespan (app.main)
+    return services
 
 
 StateDep = Annotated[AppState, Depends(get_state)]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 import secrets
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -100,7 +103,7 @@ class Settings(BaseSettings):
     def _check_production(self) -> Settings:
         if "*" in self.cors_origins:
             raise ValueError(
-                "CORS_ORIGINS=* would let any site use visitors' sessions: list the origins"
+                "CORS_ORIGINS=* would let any site use visitors' sign-ins: list the origins"
             )
         if self.model_provider == "gemini" and self.api_key is None:
             raise ValueError("MODEL_PROVIDER=gemini needs GEMINI_API_KEY (or GOOGLE_API_KEY)")
@@ -156,7 +159,7 @@ class Settings(BaseSettings):
 def signing_key(settings: Settings) -> str:
     """The JWT signing key.
 
-    Development without SECRET_KEY keeps a generated key in the data directory, so sessions
+    Development without SECRET_KEY keeps a generated key in the data directory, so sign-ins
     survive `--reload` and every worker of `make serve-prod` agrees on it. Production never
     gets here without a configured key (see Settings._check_production).
     """
@@ -186,3 +189,66 @@ def signing_key(settings: Settings) -> str:
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+# -- unknown settings ----------------------------------------------------------------------
+# Settings ignore names they don't know (the environment holds PATH, HOME, …), so a typo or
+# an invented name would silently do nothing. Names that are clearly meant for us are
+# checked instead: every key of our env files, and any variable starting with CHATBOT_.
+ENV_FILE_VARIABLE = "CHATBOT_ENV_FILE"  # the host's env file names itself with it
+OUR_PREFIX = "CHATBOT_"
+# Names of ours read by something other than Settings: gunicorn_conf.py, the host's
+# chatbot-manage wrapper, the provisioning CLI (scripts/aws), and the env file's own path.
+OTHER_KNOWN_KEYS = frozenset(
+    {"WEB_CONCURRENCY", "CHATBOT_RELEASE", "CHATBOT_SSH_CIDR", ENV_FILE_VARIABLE}
+)
+
+
+def known_setting_names() -> frozenset[str]:
+    return frozenset(name.upper() for name in Settings.model_fields) | OTHER_KNOWN_KEYS
+
+
+def closest_setting(name: str, known: Iterable[str]) -> str | None:
+    """The known name `name` was most likely meant to be: a near spelling, else the one
+    sharing the most words (RATE_LIMIT_CHAT → CHAT_RATE_PER_MINUTE), at least two."""
+    known = sorted(known)
+    name = name.upper().removeprefix(OUR_PREFIX)
+    near = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    if near:
+        return near[0]
+    words = set(name.split("_"))
+    shared = {k: len(words & set(k.split("_"))) for k in known}
+    best = max(known, key=lambda k: shared[k], default=None)
+    return best if best is not None and shared[best] >= 2 else None
+
+
+def unknown_settings(environ: Mapping[str, str], env_files: Iterable[Path]) -> list[str]:
+    """One message per name meant as a setting that no setting has: the keys of the given
+    env files (those that exist) and CHATBOT_-prefixed variables of `environ`."""
+    known = known_setting_names()
+    found: dict[str, str] = {}
+    for path in env_files:
+        if path.is_file():
+            for key in dotenv_values(path):
+                found.setdefault(key.upper(), str(path))
+    for key in environ:
+        if key.upper().startswith(OUR_PREFIX):
+            found.setdefault(key.upper(), "the environment")
+    messages = []
+    for key, source in sorted(found.items()):
+        if key in known:
+            continue
+        guess = closest_setting(key, known - OTHER_KNOWN_KEYS)
+        hint = f"did you mean {guess}?" if guess else "see .env.example for the settings"
+        messages.append(f"unknown setting {key} in {source} is ignored: {hint}")
+    return messages
+
+
+def warn_unknown_settings() -> None:
+    """Log each unknown setting, once per process at startup: the `.env` Settings read,
+    the file systemd loaded (it names itself in CHATBOT_ENV_FILE), CHATBOT_ variables."""
+    files = [Path(str(Settings.model_config.get("env_file")))]
+    if os.environ.get(ENV_FILE_VARIABLE):
+        files.append(Path(os.environ[ENV_FILE_VARIABLE]))
+    for message in unknown_settings(os.environ, files):
+        log.warning("%s", message)

@@ -9,8 +9,9 @@ import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, CursorResult, Engine, Executable, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.config import Settings
@@ -116,6 +117,13 @@ def make_engine(settings: Settings, *, foreign_keys: bool = True) -> Engine:
     )
 
 
+def rows_matched(session: Session, statement: Executable) -> int:
+    """How many rows an UPDATE or DELETE matched (`Session.execute` is typed as returning
+    a plain Result; for these statements it is the CursorResult that counts them)."""
+    result = cast("CursorResult[Any]", session.execute(statement))
+    return result.rowcount
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
@@ -124,7 +132,8 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 def write_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session whose writes commit together at the end, or not at all. The one way the
     app writes: it takes the write lock up front (BEGIN IMMEDIATE on SQLite)."""
-    lock = _sqlite_write_locks.get(factory.kw.get("bind")) or nullcontext()
+    bind = factory.kw.get("bind")
+    lock = (_sqlite_write_locks.get(bind) if isinstance(bind, Engine) else None) or nullcontext()
     with lock, factory() as session, session.begin():
         session.connection(execution_options={WRITE_OPTION: True})
         yield session

@@ -1,5 +1,6 @@
 """Pure ASGI middleware (no BaseHTTPMiddleware: it would buffer and break streaming):
-request ids + one access-log line per request, body-size cap, security headers."""
+request ids + one access-log line per request, body-size cap, security headers, and the
+503 of a database whose migrations are pending."""
 
 from __future__ import annotations
 
@@ -8,10 +9,14 @@ import re
 import time
 import uuid
 
+import anyio
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.schema import SchemaStatus
 
 access_log = logging.getLogger("app.access")
 
@@ -151,3 +156,25 @@ def _too_large(max_bytes: int) -> JSONResponse:
         status_code=413,
         headers={"Connection": "close"},
     )
+
+
+class PendingMigrationsMiddleware:
+    """503 `{"detail": "Database migrations are pending … run …"}` for every request but
+    the liveness check while the schema is behind the code (see app.core.schema). The
+    database is asked in a worker thread, and only until the schema is found current."""
+
+    def __init__(self, app: ASGIApp, schema: SchemaStatus) -> None:
+        self.app = app
+        self.schema = schema
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] != "/health" and not self.schema.current:
+            try:
+                problem = await anyio.to_thread.run_sync(self.schema.problem)
+            except SQLAlchemyError:
+                problem = None  # unreachable: /ready says so, and requests fail on their own
+            if problem is not None:
+                response = JSONResponse({"detail": problem}, status_code=503)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

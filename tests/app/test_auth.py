@@ -195,15 +195,15 @@ def test_refresh_rotates_and_reuse_revokes_the_family(client: TestClient, user: 
     assert second_cookie and second_cookie != first_cookie
 
     # The old cookie presented again, after the grace period: treated as stolen.
-    import app.api.routes.auth as auth_routes
+    import app.accounts.service as accounts
 
-    grace = auth_routes.REFRESH_REUSE_GRACE
-    auth_routes.REFRESH_REUSE_GRACE = timedelta(0)
+    grace = accounts.REFRESH_REUSE_GRACE
+    accounts.REFRESH_REUSE_GRACE = timedelta(0)
     try:
         use_cookie(client, first_cookie)
         assert client.post("/auth/refresh").status_code == 401
     finally:
-        auth_routes.REFRESH_REUSE_GRACE = grace
+        accounts.REFRESH_REUSE_GRACE = grace
     # ...and the whole family is gone, including the legitimately rotated token.
     use_cookie(client, second_cookie)
     assert client.post("/auth/refresh").status_code == 401

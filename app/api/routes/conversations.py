@@ -8,9 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from app import crud
-from app.api.deps import CurrentUser, SessionDep, StateDep
+from app.api.deps import CurrentUser, Responses, SessionDep, StateDep
 from app.core.db import write_transaction
-from app.models import Conversation
 from app.schemas import (
     ConversationOut,
     ConversationPage,
@@ -30,7 +29,7 @@ router = APIRouter(
     },
 )
 
-NOT_FOUND = {404: {"model": ErrorOut, "description": "No such conversation of yours"}}
+NOT_FOUND: Responses = {404: {"model": ErrorOut, "description": "No such conversation of yours"}}
 
 
 def _not_found() -> HTTPException:
@@ -38,20 +37,9 @@ def _not_found() -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, "Conversation not found")
 
 
-def _out(conv: Conversation) -> ConversationOut:
-    return ConversationOut(
-        id=conv.id,
-        title=conv.title,
-        title_is_custom=conv.title_is_custom,
-        system_prompt=conv.system_prompt,
-        created_at=conv.created_at,
-        updated_at=conv.updated_at,
-    )
-
-
 @router.post("/session", status_code=status.HTTP_201_CREATED, response_model=SessionOut)
-def new_session(user: CurrentUser, state: StateDep) -> SessionOut:
-    """Start a conversation (the original project's contract)."""
+def start_conversation(user: CurrentUser, state: StateDep) -> SessionOut:
+    """Start a conversation (the original project's contract calls it a session)."""
     with write_transaction(state.session_factory) as session:
         conv = crud.create_conversation(session, user_id=user.id)
     return SessionOut(sessionId=conv.id, title=conv.title)
@@ -69,16 +57,7 @@ def list_conversations(
     rows, total = crud.list_conversations(
         session, user_id=user.id, limit=limit, offset=offset, query=(q or "").strip() or None
     )
-    items = [
-        ConversationSummary(
-            id=c.id,
-            title=c.title,
-            title_is_custom=c.title_is_custom,
-            created_at=c.created_at,
-            updated_at=c.updated_at,
-        )
-        for c in rows
-    ]
+    items = [ConversationSummary.model_validate(c) for c in rows]
     return ConversationPage(items=items, total=total, limit=limit, offset=offset)
 
 
@@ -89,7 +68,7 @@ def get_conversation(
     conv = crud.get_conversation(session, user_id=user.id, conversation_id=conversation_id)
     if conv is None:
         raise _not_found()
-    return _out(conv)
+    return ConversationOut.model_validate(conv)
 
 
 @router.patch(
@@ -106,12 +85,12 @@ def update_conversation(
         conv = crud.get_conversation(session, user_id=user.id, conversation_id=conversation_id)
         if conv is None:
             raise _not_found()
-        if "title" in fields:
+        if body.title is not None:  # set (an explicit null was refused above)
             conv.title = body.title
             conv.title_is_custom = True
         if "system_prompt" in fields:
             conv.system_prompt = body.system_prompt or None
-    return _out(conv)
+    return ConversationOut.model_validate(conv)
 
 
 @router.delete(
@@ -144,9 +123,6 @@ def list_messages(
         session, conversation_id=conversation_id, limit=limit, before=before
     )
     return MessagePage(
-        items=[
-            MessageOut(id=m.id, role=m.role, content=m.content, created_at=m.created_at)
-            for m in rows
-        ],
+        items=[MessageOut.model_validate(m) for m in rows],
         has_more=has_more,
     )

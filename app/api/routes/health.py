@@ -6,13 +6,12 @@ import anyio
 from fastapi import APIRouter, HTTPException, status
 from sqlalchemy import text
 
+from app import __version__
 from app.api.deps import StateDep
 from app.chat.llm import model_info
 from app.schemas import ConfigOut, LimitsOut, ReadyOut
 
 router = APIRouter(tags=["service"])
-
-VERSION = "1.0.0"
 
 
 @router.get("/health")
@@ -46,5 +45,5 @@ async def config(state: StateDep) -> ConfigOut:
         limits=LimitsOut(
             max_message_chars=s.max_message_chars, history_token_budget=s.history_token_budget
         ),
-        version=VERSION,
+        version=__version__,
     )

@@ -1,0 +1,277 @@
+"""Accounts: registration, login, the refresh-token rotation of a sign-in, logout, password
+change and account deletion. The routes in app/api/routes/auth.py only speak HTTP.
+
+Words: a *sign-in* is what one login starts, a family of refresh tokens that rotate into
+each other (stored as `refresh_tokens.family_id`); `session` is always a database session.
+The API's error details keep saying "session", the word people know for a sign-in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+import anyio
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from app import crud
+from app.core import ratelimit
+from app.core.config import Settings
+from app.core.db import write_transaction
+from app.core.security import (
+    PasswordHasher,
+    create_access_token,
+    hash_refresh_secret,
+    new_refresh_secret,
+)
+from app.models import User, utcnow
+
+# Two tabs refreshing at once present the same token; within this grace the second one is
+# refused without treating it as theft (its browser already holds the rotated cookie).
+# Read at call time, so a test can shorten it.
+REFRESH_REUSE_GRACE = timedelta(seconds=10)
+# Our refresh secrets are 43 characters; anything much longer is not one of ours.
+MAX_REFRESH_SECRET_CHARS = 200
+
+
+class AccountError(Exception):
+    """A refused account operation: `status` and `detail` are what the API answers;
+    `retry_after` comes with a 429, `bearer_challenge` asks for WWW-Authenticate: Bearer."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        retry_after: int | None = None,
+        bearer_challenge: bool = False,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.retry_after = retry_after
+        self.bearer_challenge = bearer_challenge
+
+
+def _too_many(exc: ratelimit.RateLimited, what: str) -> AccountError:
+    return AccountError(
+        429, f"Too many {what}; try again in {exc.retry_after} s", retry_after=exc.retry_after
+    )
+
+
+def _unknown_name_key(login: str) -> str:
+    """The throttling key of a login name no account has: a digest, because a name may be
+    longer than a counter key holds (254 characters), and people type passwords into the
+    username field, which must not end up stored in the counters table."""
+    digest = hashlib.sha256(login.strip().lower().encode()).hexdigest()
+    return f"name:{digest[:32]}"
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """What a login, a refresh or a password change hands out: an access token for the
+    body and the sign-in's current refresh secret for the cookie."""
+
+    user_id: int
+    username: str
+    access_token: str
+    expires_in: int
+    refresh_secret: str
+
+
+class AccountService:
+    """Public methods are async; each database step is one whole sync method run in a
+    worker thread, and password hashing runs in the hasher's bounded threads."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        factory: sessionmaker[Session],
+        hasher: PasswordHasher,
+        signing_key: str,
+    ) -> None:
+        self.settings = settings
+        self.factory = factory
+        self.hasher = hasher
+        self.signing_key = signing_key
+        self.register_limit = ratelimit.Limit("register-ip", settings.register_rate_per_hour, 3600)
+        self.login_account_limit = ratelimit.Limit(
+            "login-account", settings.login_rate_per_minute, 60
+        )
+        self.login_ip_limit = ratelimit.Limit("login-ip", settings.login_rate_per_minute, 60)
+
+    # -- registration --------------------------------------------------------------------
+    async def register(self, *, username: str, email: str, password: str, ip: str) -> User:
+        await anyio.to_thread.run_sync(self._count_registration, ip)
+        taken = await anyio.to_thread.run_sync(self._taken_fields, username, email)
+        if taken:
+            raise AccountError(409, f"{' and '.join(taken)} already registered")
+        password_hash = await self.hasher.hash(password)
+        return await anyio.to_thread.run_sync(self._create_user, username, email, password_hash)
+
+    def _count_registration(self, ip: str) -> None:
+        try:
+            with write_transaction(self.factory) as session:
+                ratelimit.hit(session, self.register_limit, ip)
+        except ratelimit.RateLimited as exc:
+            raise _too_many(exc, "registrations from this address") from exc
+
+    def _taken_fields(self, username: str, email: str) -> list[str]:
+        with self.factory() as session:
+            return crud.taken_fields(session, username=username, email=email)
+
+    def _create_user(self, username: str, email: str, password_hash: str) -> User:
+        try:
+            with write_transaction(self.factory) as session:
+                return crud.create_user(
+                    session, username=username, email=email, password_hash=password_hash
+                )
+        except IntegrityError as exc:  # lost a race with an identical registration
+            raise AccountError(409, "username or email already registered") from exc
+
+    # -- login ---------------------------------------------------------------------------
+    async def login(self, *, login: str, password: str, ip: str | None) -> SignIn:
+        """Username or email, and password. Attempts are counted before the hash runs;
+        unknown names are checked against a dummy hash: same work, same answer, same time."""
+        user = await anyio.to_thread.run_sync(self._find_login, login)
+        # One budget per account whichever name (username or email) is typed; unknown names
+        # get their own, so probing them is throttled too.
+        account = f"user:{user.id}" if user else _unknown_name_key(login)
+        await anyio.to_thread.run_sync(self._count_password_attempt, account, ip)
+        ok = await self.hasher.verify(password, user.password_hash if user else None)
+        if not ok or user is None:
+            raise AccountError(401, "Incorrect username or password", bearer_challenge=True)
+        return await anyio.to_thread.run_sync(self._start_sign_in, user.id, user.username)
+
+    def _find_login(self, login: str) -> User | None:
+        with self.factory() as session:
+            return crud.get_user_by_login(session, login=login)
+
+    def _count_password_attempt(self, account: str, ip: str | None) -> None:
+        """Count a password check before doing it, atomically, per account and per client
+        IP: parallel guesses can't all slip past a check that only counted finished failures.
+        A refused attempt rolls its own count back with the transaction."""
+        limits = [(self.login_account_limit, account)]
+        if ip is not None:
+            limits.append((self.login_ip_limit, ip))
+        try:
+            with write_transaction(self.factory) as session:
+                ratelimit.hit_many(session, limits)
+        except ratelimit.RateLimited as exc:
+            raise _too_many(exc, "password attempts") from exc
+
+    def _start_sign_in(self, user_id: int, username: str) -> SignIn:
+        """A new sign-in: a refresh token of a new family, and an access token."""
+        secret = new_refresh_secret()
+        with write_transaction(self.factory) as session:
+            self._add_refresh_token(session, user_id, secret, family_id=uuid.uuid4())
+        return self._sign_in(user_id, username, secret)
+
+    def _sign_in(self, user_id: int, username: str, secret: str) -> SignIn:
+        token, expires_in = create_access_token(
+            user_id, self.signing_key, self.settings.access_token_ttl_seconds
+        )
+        return SignIn(user_id, username, token, expires_in, secret)
+
+    def _add_refresh_token(
+        self, session: Session, user_id: int, secret: str, *, family_id: uuid.UUID
+    ) -> None:
+        crud.purge_dead_refresh_tokens(session, user_id=user_id)
+        crud.add_refresh_token(
+            session,
+            user_id=user_id,
+            family_id=family_id,
+            token_hash=hash_refresh_secret(secret, self.signing_key),
+            ttl=timedelta(days=self.settings.refresh_token_ttl_days),
+        )
+
+    # -- refresh and logout --------------------------------------------------------------
+    async def refresh(self, presented: str | None) -> SignIn:
+        """Rotate a sign-in's refresh token. Presenting an already-rotated one (outside a
+        short grace) revokes the whole sign-in: it was stolen or replayed."""
+        if not presented or len(presented) > MAX_REFRESH_SECRET_CHARS:
+            raise AccountError(401, "No session")
+        return await anyio.to_thread.run_sync(self._rotate, presented)
+
+    def _rotate(self, presented: str) -> SignIn:
+        secret = new_refresh_secret()
+        # One transaction: claim the old token and add its successor, so a logout or
+        # password change can't slip in between and leave a live token in a revoked family.
+        with write_transaction(self.factory) as session:
+            claimed = self._claim(session, presented, secret)
+        # Outside the block: a refusal that revoked the sign-in has been committed.
+        if isinstance(claimed, str):
+            raise AccountError(401, claimed)
+        return self._sign_in(claimed.id, claimed.username, secret)
+
+    def _claim(self, session: Session, presented: str, secret: str) -> User | str:
+        """The user whose token was claimed and succeeded by `secret`, or why not."""
+        now = utcnow()
+        token = crud.get_refresh_token(
+            session, token_hash=hash_refresh_secret(presented, self.signing_key)
+        )
+        if token is None or token.revoked_at is not None or token.expires_at <= now:
+            return "Session expired"
+        if token.used_at is not None or not crud.mark_refresh_used(session, token_id=token.id):
+            # Used before (or by a request that won the claim just now).
+            if now - (token.used_at or now) > REFRESH_REUSE_GRACE:
+                crud.revoke_family(session, family_id=token.family_id)
+                return "Session revoked"
+            return "Session already refreshed"
+        user = crud.get_user(session, token.user_id)
+        if user is None:  # tokens are deleted with their user; defensive
+            return "Session expired"
+        self._add_refresh_token(session, user.id, secret, family_id=token.family_id)
+        return user
+
+    async def logout(self, presented: str | None) -> None:
+        """End the sign-in the refresh secret belongs to (unknown secrets are ignored)."""
+        if presented and len(presented) <= MAX_REFRESH_SECRET_CHARS:
+            await anyio.to_thread.run_sync(self._end_sign_in, presented)
+
+    def _end_sign_in(self, presented: str) -> None:
+        with write_transaction(self.factory) as session:
+            token = crud.get_refresh_token(
+                session, token_hash=hash_refresh_secret(presented, self.signing_key)
+            )
+            if token is not None:
+                crud.revoke_family(session, family_id=token.family_id)
+
+    # -- the signed-in user --------------------------------------------------------------
+    async def change_password(self, user: User, *, current: str, new: str) -> SignIn:
+        """Every sign-in of the user is ended and a new one starts."""
+        await self._check_password(user, current, "Current password is incorrect")
+        new_hash = await self.hasher.hash(new)
+        return await anyio.to_thread.run_sync(
+            self._store_password, user.id, user.username, new_hash
+        )
+
+    def _store_password(self, user_id: int, username: str, new_hash: str) -> SignIn:
+        secret = new_refresh_secret()
+        with write_transaction(self.factory) as session:
+            db_user = crud.get_user(session, user_id)
+            if db_user is None:  # deleted meanwhile
+                raise AccountError(401, "Not authenticated")
+            db_user.password_hash = new_hash
+            crud.revoke_user_tokens(session, user_id=user_id)
+            self._add_refresh_token(session, user_id, secret, family_id=uuid.uuid4())
+        return self._sign_in(user_id, username, secret)
+
+    async def delete_account(self, user: User, *, password: str) -> None:
+        """The user and every conversation, message and sign-in of it."""
+        await self._check_password(user, password, "Password is incorrect")
+        await anyio.to_thread.run_sync(self._delete_user, user.id)
+
+    def _delete_user(self, user_id: int) -> None:
+        with write_transaction(self.factory) as session:
+            crud.delete_user(session, user_id=user_id)
+
+    async def _check_password(self, user: User, password: str, refusal: str) -> None:
+        # The account's login budget guards these too: a stolen access token must not
+        # become an unthrottled password oracle.
+        await anyio.to_thread.run_sync(self._count_password_attempt, f"user:{user.id}", None)
+        if not await self.hasher.verify(password, user.password_hash):
+            raise AccountError(401, refusal)
