@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, func, insert, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import case, delete, func, insert, literal, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
-from app.models import Conversation, Message, RefreshToken, User, utcnow
+from app.models import Conversation, Message, RefreshToken, Summary, User, utcnow
 
 DEFAULT_TITLE = "Novo Chat"
 
@@ -59,6 +59,10 @@ def create_user(session: Session, *, username: str, email: str, password_hash: s
 def delete_user(session: Session, *, user_id: int) -> None:
     # Explicit deletes in dependency order: correct even where FK cascades are off.
     conv_ids = select(Conversation.id).where(Conversation.user_id == user_id)
+    session.execute(delete(Summary).where(Summary.conversation_id.in_(conv_ids)))
+    session.execute(
+        update(Conversation).where(Conversation.user_id == user_id).values(current_leaf_id=None)
+    )
     session.execute(delete(Message).where(Message.conversation_id.in_(conv_ids)))
     session.execute(delete(Conversation).where(Conversation.user_id == user_id))
     session.execute(delete(RefreshToken).where(RefreshToken.user_id == user_id))
@@ -173,42 +177,133 @@ def delete_conversation(session: Session, *, user_id: int, conversation_id: uuid
     conv = get_conversation(session, user_id=user_id, conversation_id=conversation_id)
     if conv is None:
         return False
+    session.execute(delete(Summary).where(Summary.conversation_id == conversation_id))
+    conv.current_leaf_id = None
+    session.flush()
     session.execute(delete(Message).where(Message.conversation_id == conversation_id))
     session.delete(conv)
     return True
 
 
-# -- messages ------------------------------------------------------------------------------
-def list_messages(
-    session: Session, *, conversation_id: uuid.UUID, limit: int, before: int | None
-) -> tuple[list[Message], bool]:
-    stmt = select(Message).where(Message.conversation_id == conversation_id)
-    if before is not None:
-        stmt = stmt.where(Message.id < before)
-    rows = list(session.scalars(stmt.order_by(Message.id.desc()).limit(limit + 1)))
-    has_more = len(rows) > limit
-    return list(reversed(rows[:limit])), has_more
-
-
-def recent_messages(
-    session: Session, *, conversation_id: uuid.UUID, max_messages: int, before: int | None = None
+# -- messages: a tree --------------------------------------------------------------------
+def path_to(
+    session: Session, *, conversation_id: uuid.UUID, leaf_id: int | None, limit: int
 ) -> list[Message]:
-    """The newest `max_messages` messages, newest first: a backwards scan of the
-    (conversation_id, id) index, so its cost doesn't depend on the conversation's length."""
-    stmt = select(Message).where(Message.conversation_id == conversation_id)
-    if before is not None:
-        stmt = stmt.where(Message.id < before)
-    return list(session.scalars(stmt.order_by(Message.id.desc()).limit(max_messages)))
+    """The path from `leaf_id` up towards the root, newest first, at most `limit` messages.
+
+    A recursive CTE walks the parent links one primary-key lookup per step and stops at
+    `limit`, so the cost is bounded by `limit` whatever the conversation's length or number
+    of branches (SQLite and PostgreSQL alike)."""
+    if leaf_id is None or limit < 1:
+        return []
+    anchor = select(Message.id, Message.parent_id, literal(0).label("depth")).where(
+        Message.id == leaf_id, Message.conversation_id == conversation_id
+    )
+    path = anchor.cte("path", recursive=True)
+    up = aliased(Message)
+    path = path.union_all(
+        select(up.id, up.parent_id, path.c.depth + 1).where(
+            up.id == path.c.parent_id, path.c.depth < limit - 1
+        )
+    )
+    stmt = select(Message).join(path, Message.id == path.c.id).order_by(path.c.depth)
+    return list(session.scalars(stmt))
 
 
-def last_turn(session: Session, *, conversation_id: uuid.UUID) -> list[Message]:
-    """The last user message and, if present, the answer after it (oldest first)."""
-    rows = recent_messages(session, conversation_id=conversation_id, max_messages=2)
-    if rows and rows[0].role == "user":
-        return [rows[0]]
-    if len(rows) == 2 and rows[1].role == "user":
-        return [rows[1], rows[0]]
-    return []
+def get_message(session: Session, *, conversation_id: uuid.UUID, message_id: int) -> Message | None:
+    return session.scalar(
+        select(Message).where(Message.id == message_id, Message.conversation_id == conversation_id)
+    )
+
+
+def versions_of(
+    session: Session, *, conversation_id: uuid.UUID, parent_ids: set[int | None]
+) -> dict[int | None, list[int]]:
+    """The ids of the children of each parent (None: the first messages), oldest first:
+    the versions among which a message on the path is one."""
+    where = []
+    ids = {p for p in parent_ids if p is not None}
+    if ids:
+        where.append(Message.parent_id.in_(ids))
+    if None in parent_ids:
+        where.append(Message.parent_id.is_(None))
+    if not where:
+        return {}
+    rows = session.execute(
+        select(Message.id, Message.parent_id)
+        .where(Message.conversation_id == conversation_id, or_(*where))
+        .order_by(Message.id)
+    )
+    found: dict[int | None, list[int]] = {p: [] for p in parent_ids}
+    for message_id, parent_id in rows:
+        found[parent_id].append(message_id)
+    return found
+
+
+def newest_leaf_under(session: Session, *, conversation_id: uuid.UUID, message_id: int) -> int:
+    """The leaf reached from `message_id` by following the newest child at each step."""
+    down = select(literal(message_id).label("id"), literal(0).label("depth")).cte(
+        "down", recursive=True
+    )
+    child = (
+        select(func.max(Message.id))
+        .where(Message.parent_id == down.c.id, Message.conversation_id == conversation_id)
+        .scalar_subquery()
+    )
+    down = down.union_all(select(child, down.c.depth + 1).where(down.c.id.is_not(None)))
+    leaf = session.scalar(
+        select(down.c.id).where(down.c.id.is_not(None)).order_by(down.c.depth.desc()).limit(1)
+    )
+    return leaf if leaf is not None else message_id
+
+
+def messages_after(
+    session: Session, *, conversation_id: uuid.UUID, after: int, limit: int
+) -> list[Message]:
+    """Every message of a conversation (all branches) in id order, a page at a time."""
+    return list(
+        session.scalars(
+            select(Message)
+            .where(Message.conversation_id == conversation_id, Message.id > after)
+            .order_by(Message.id)
+            .limit(limit)
+        )
+    )
+
+
+def insert_message(
+    session: Session,
+    *,
+    conversation_id: uuid.UUID,
+    role: str,
+    content: str,
+    parent_id: int | None,
+    state: str = "done",
+    at: datetime | None = None,
+) -> int:
+    """Add one message under `parent_id` (with its token estimate, which the history window
+    sums); its id."""
+    return session.execute(
+        insert(Message)
+        .values(
+            conversation_id=conversation_id,
+            parent_id=parent_id,
+            role=role,
+            content=content,
+            state=state,
+            token_estimate=estimate_tokens(content),
+            created_at=at or utcnow(),
+        )
+        .returning(Message.id)
+    ).scalar_one()
+
+
+def set_leaf(session: Session, *, conversation_id: uuid.UUID, leaf_id: int | None) -> None:
+    session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id)
+        .values(current_leaf_id=leaf_id)
+    )
 
 
 # -- the turn lease ------------------------------------------------------------------------
@@ -218,8 +313,8 @@ def acquire_turn(
     """Take the conversation's turn lease; None if another turn holds it.
 
     One conditional UPDATE, so two workers can never both win. A lease outlives a crashed
-    worker only until `busy_until`.
-    """
+    worker only until `busy_until`, which the running turn keeps pushing forward
+    (`renew_turn`)."""
     token = uuid.uuid4()
     now = utcnow()
     result = session.execute(
@@ -234,6 +329,18 @@ def acquire_turn(
     return token if result.rowcount == 1 else None
 
 
+def renew_turn(
+    session: Session, *, conversation_id: uuid.UUID, token: uuid.UUID, ttl: timedelta
+) -> bool:
+    """Push the lease's expiry forward; False if it is no longer ours."""
+    result = session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.busy_token == token)
+        .values(busy_until=utcnow() + ttl)
+    )
+    return result.rowcount == 1
+
+
 def release_turn(session: Session, *, conversation_id: uuid.UUID, token: uuid.UUID) -> None:
     session.execute(
         update(Conversation)
@@ -242,26 +349,19 @@ def release_turn(session: Session, *, conversation_id: uuid.UUID, token: uuid.UU
     )
 
 
-def insert_message(
-    session: Session,
-    *,
-    conversation_id: uuid.UUID,
-    role: str,
-    content: str,
-    at: datetime | None = None,
-) -> int:
-    """Append one message (with its token estimate, which the history window sums); its id."""
-    return session.execute(
-        insert(Message)
-        .values(
-            conversation_id=conversation_id,
-            role=role,
-            content=content,
-            token_estimate=estimate_tokens(content),
-            created_at=at or utcnow(),
+def lease_lapsed(conv: Conversation, now: datetime | None = None) -> bool:
+    """No turn is running in `conv`: an answer still marked streaming was interrupted."""
+    return conv.busy_until is None or conv.busy_until < (now or utcnow())
+
+
+def list_all_conversations(session: Session, *, user_id: int) -> list[Conversation]:
+    return list(
+        session.scalars(
+            select(Conversation)
+            .where(Conversation.user_id == user_id)
+            .order_by(Conversation.created_at, Conversation.id)
         )
-        .returning(Message.id)
-    ).scalar_one()
+    )
 
 
 def save_turn(
@@ -270,14 +370,18 @@ def save_turn(
     conversation_id: uuid.UUID,
     lease: uuid.UUID,
     user_text: str | None,
+    parent_id: int | None,
+    question_id: int | None,
     ai_text: str,
-    replace_ai_id: int | None,
-    user_message_id: int | None,
+    model: str | None,
+    input_tokens: int | None,
+    output_tokens: int | None,
     title: str | None,
 ) -> tuple[int, int, str] | None:
-    """Store one exchange and release the turn lease, if the lease is still ours (else None
-    and the caller rolls back). With `user_text` a new user message is added; a regenerate
-    keeps the existing question and replaces the previous answer (`replace_ai_id`).
+    """Store one exchange, point the conversation at the answer and release the turn lease,
+    if the lease is still ours (else None and the caller rolls back). With `user_text` a new
+    question is added under `parent_id`; a regenerate names its `question_id` and the answer
+    becomes a new version beside the earlier ones.
 
     Plain Core statements: this runs under the database write lock, so it stays short."""
     now = utcnow()
@@ -294,41 +398,31 @@ def save_turn(
     if stored_title is None:
         return None
     if user_text is not None:
-        user_message_id = insert_message(
-            session, conversation_id=conversation_id, role="user", content=user_text, at=now
+        question_id = insert_message(
+            session,
+            conversation_id=conversation_id,
+            role="user",
+            content=user_text,
+            parent_id=parent_id,
+            at=now,
         )
-    if replace_ai_id is not None:
-        session.execute(
-            delete(Message).where(
-                Message.id == replace_ai_id, Message.conversation_id == conversation_id
-            )
+    if question_id is None:  # a regenerate always names its question
+        raise ValueError("save_turn needs user_text or question_id")
+    ai_id = session.execute(
+        insert(Message)
+        .values(
+            conversation_id=conversation_id,
+            parent_id=question_id,
+            role="ai",
+            content=ai_text,
+            state="done",
+            token_estimate=estimate_tokens(ai_text),
+            created_at=now,
+            model=model,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
         )
-    ai_message_id = insert_message(
-        session, conversation_id=conversation_id, role="ai", content=ai_text, at=now
-    )
-    if user_message_id is None:  # a regenerate always names its question
-        raise ValueError("save_turn needs user_text or user_message_id")
-    return user_message_id, ai_message_id, stored_title
-
-
-def list_all_conversations(session: Session, *, user_id: int) -> list[Conversation]:
-    return list(
-        session.scalars(
-            select(Conversation)
-            .where(Conversation.user_id == user_id)
-            .order_by(Conversation.created_at, Conversation.id)
-        )
-    )
-
-
-def messages_after(
-    session: Session, *, conversation_id: uuid.UUID, after: int, limit: int
-) -> list[Message]:
-    return list(
-        session.scalars(
-            select(Message)
-            .where(Message.conversation_id == conversation_id, Message.id > after)
-            .order_by(Message.id)
-            .limit(limit)
-        )
-    )
+        .returning(Message.id)
+    ).scalar_one()
+    set_leaf(session, conversation_id=conversation_id, leaf_id=ai_id)
+    return question_id, ai_id, stored_title

@@ -16,9 +16,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import crud
 from app.chat.chain import ChatChain, Reply, TurnError
 from app.chat.history import ConversationHistory, Window
+from app.chat.llm import model_info
 from app.core import ratelimit
 from app.core.config import Settings
 from app.core.db import write_transaction
+from app.models import Conversation, Message
 from app.schemas import TurnDone
 
 log = logging.getLogger("app.chat")
@@ -38,8 +40,8 @@ class TurnPlan:
     history: list[BaseMessage]
     input_text: str
     new_user_text: str | None  # None when regenerating an existing question
-    user_message_id: int | None
-    replace_ai_id: int | None
+    parent_id: int | None  # where a new question goes in the tree
+    question_id: int | None  # the existing question a regenerate answers again
     retitle: bool
     saved: bool = False
 
@@ -63,6 +65,7 @@ class TurnService:
         self.window = Window(settings.history_token_budget, settings.history_max_messages)
         self.chat_limit = ratelimit.Limit("chat-minute", settings.chat_rate_per_minute, 60)
         self.daily_limit = ratelimit.Limit("chat-day", settings.daily_message_quota, 86_400)
+        self.model_name = model_info(settings).name
         # A lease must outlive the slowest successful turn and expire soon after a crash.
         self.lease_ttl = timedelta(seconds=chain.deadline_seconds + 600)
 
@@ -110,47 +113,44 @@ class TurnService:
             if conv is None:  # deleted between the two statements
                 raise TurnRejected(404, "Conversation not found")
             system_prompt = conv.system_prompt or self.settings.default_system_prompt
-            return self._load(conversation_id, lease, message, system_prompt, conv.title_is_custom)
+            return self._load(conv, lease, message, system_prompt)
         except BaseException:
             self._release(conversation_id, lease)
             raise
 
     def _load(
-        self,
-        conversation_id: uuid.UUID,
-        lease: uuid.UUID,
-        message: str | None,
-        system_prompt: str,
-        title_is_custom: bool,
+        self, conv: Conversation, lease: uuid.UUID, message: str | None, system_prompt: str
     ) -> TurnPlan:
-        user_message_id = replace_ai_id = before_id = None
-        if message is None:  # regenerate the last answer
+        """What the model sees: the branch up to the new question's parent, windowed."""
+        parent_id = question_id = None
+        if message is None:  # regenerate the answer to the question of the current branch
             with self.factory() as session:
-                turn = crud.last_turn(session, conversation_id=conversation_id)
-            if not turn:
+                question = self._current_question(session, conv)
+            if question is None:
                 raise TurnRejected(409, "There is no question to answer again")
-            question = turn[0]
-            user_message_id, before_id = question.id, question.id
-            replace_ai_id = turn[1].id if len(turn) > 1 else None
-            input_text = question.content
+            question_id, parent_id, input_text = question.id, question.parent_id, question.content
         else:
-            input_text = message
-        history = ConversationHistory(
-            self.factory, conversation_id, self.window, before_id=before_id
-        )
-        window = history.messages
-        first_exchange = before_id is None and history.loaded_rows == 0
+            parent_id, input_text = conv.current_leaf_id, message
+        history = ConversationHistory(self.factory, conv.id, self.window, leaf_id=parent_id)
+        window = history.messages if parent_id is not None else []
         return TurnPlan(
-            conversation_id=conversation_id,
+            conversation_id=conv.id,
             lease=lease,
             system_prompt=system_prompt,
             history=window,
             input_text=input_text,
             new_user_text=message,
-            user_message_id=user_message_id,
-            replace_ai_id=replace_ai_id,
-            retitle=first_exchange and not title_is_custom,
+            parent_id=parent_id,
+            question_id=question_id,
+            retitle=message is not None and parent_id is None and not conv.title_is_custom,
         )
+
+    @staticmethod
+    def _current_question(session: Session, conv: Conversation) -> Message | None:
+        """The question at the end of the branch being viewed: the leaf itself, or the
+        question its answer (the leaf) replies to."""
+        path = crud.path_to(session, conversation_id=conv.id, leaf_id=conv.current_leaf_id, limit=2)
+        return next((m for m in path if m.role == "user"), None)
 
     # -- after the model -----------------------------------------------------------------
     async def finish(self, plan: TurnPlan, reply: Reply) -> TurnDone:
@@ -167,9 +167,12 @@ class TurnService:
                 conversation_id=plan.conversation_id,
                 lease=plan.lease,
                 user_text=plan.new_user_text,
+                parent_id=plan.parent_id,
+                question_id=plan.question_id,
                 ai_text=reply.text,
-                replace_ai_id=plan.replace_ai_id,
-                user_message_id=plan.user_message_id,
+                model=self.model_name,
+                input_tokens=reply.usage.input_tokens if reply.usage else None,
+                output_tokens=reply.usage.output_tokens if reply.usage else None,
                 title=title,
             )
             if saved is None:

@@ -25,7 +25,7 @@ from tests.fakes.threaded_server import ThreadedServer
 
 PASSWORD = "correct horse battery"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
-TABLES = ("messages", "conversations", "refresh_tokens", "rate_counters", "users")
+TABLES = ("summaries", "messages", "conversations", "refresh_tokens", "rate_counters", "users")
 
 
 @pytest.fixture(autouse=True)

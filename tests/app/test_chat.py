@@ -128,21 +128,21 @@ def test_window_is_bounded_by_message_count(client: TestClient, settings_factory
 def _bulk_insert(settings, conv: str, count: int, size: int) -> None:
     from app import crud
     from app.core.db import make_engine, make_session_factory, write_transaction
-    from app.models import Message
 
     engine = make_engine(settings)
     factory = make_session_factory(engine)
     with write_transaction(factory) as session:
+        parent = None
         for i in range(count):
             text = f"m{i:03d} " + "x" * (size - 5)
-            session.add(
-                Message(
-                    conversation_id=uuid.UUID(conv),
-                    role="user" if i % 2 == 0 else "ai",
-                    content=text,
-                    token_estimate=crud.estimate_tokens(text),
-                )
+            parent = crud.insert_message(
+                session,
+                conversation_id=uuid.UUID(conv),
+                role="user" if i % 2 == 0 else "ai",
+                content=text,
+                parent_id=parent,
             )
+        crud.set_leaf(session, conversation_id=uuid.UUID(conv), leaf_id=parent)
     engine.dispose()
 
 

@@ -383,9 +383,7 @@ def export(user: CurrentUser, state: StateDep) -> StreamingResponse:
                         session, conversation_id=conv.id, after=after, limit=EXPORT_PAGE
                     )
                 for m in page:
-                    item = ExportMessage(
-                        id=m.id, role=m.role, content=m.content, created_at=m.created_at
-                    ).model_dump(mode="json")
+                    item = ExportMessage.model_validate(m).model_dump(mode="json")
                     yield (("" if first else ", ") + dumps(item)).encode()
                     first = False
                 if len(page) < EXPORT_PAGE:
