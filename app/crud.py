@@ -364,7 +364,18 @@ def list_all_conversations(session: Session, *, user_id: int) -> list[Conversati
     )
 
 
-def save_turn(
+def interrupt_streaming(session: Session, *, conversation_id: uuid.UUID) -> int:
+    """Mark answers left streaming by a turn whose lease lapsed (its worker died) as
+    interrupted. Called by the turn that takes the lease next; the partial index on
+    streaming rows keeps it cheap."""
+    return session.execute(
+        update(Message)
+        .where(Message.conversation_id == conversation_id, Message.state == "streaming")
+        .values(state="interrupted")
+    ).rowcount
+
+
+def start_answer(
     session: Session,
     *,
     conversation_id: uuid.UUID,
@@ -372,20 +383,17 @@ def save_turn(
     user_text: str | None,
     parent_id: int | None,
     question_id: int | None,
-    ai_text: str,
-    model: str | None,
-    input_tokens: int | None,
-    output_tokens: int | None,
+    first_text: str,
     title: str | None,
 ) -> tuple[int, int, str] | None:
-    """Store one exchange, point the conversation at the answer and release the turn lease,
-    if the lease is still ours (else None and the caller rolls back). With `user_text` a new
-    question is added under `parent_id`; a regenerate names its `question_id` and the answer
-    becomes a new version beside the earlier ones.
+    """The model has begun to answer: store the question (unless a regenerate names its
+    `question_id`) and the answer so far as a streaming row under it, and point the
+    conversation at that answer — if the turn lease is still ours (else None and the caller
+    rolls back). (question id, answer id, title).
 
     Plain Core statements: this runs under the database write lock, so it stays short."""
     now = utcnow()
-    values: dict[str, object] = {"updated_at": now, "busy_token": None, "busy_until": None}
+    values: dict[str, object] = {"updated_at": now}
     if title is not None:
         # A rename that landed while the model was answering wins over the automatic title.
         values["title"] = case((Conversation.title_is_custom, Conversation.title), else_=title)
@@ -406,23 +414,116 @@ def save_turn(
             parent_id=parent_id,
             at=now,
         )
-    if question_id is None:  # a regenerate always names its question
-        raise ValueError("save_turn needs user_text or question_id")
-    ai_id = session.execute(
+    if question_id is None:
+        raise ValueError("start_answer needs user_text or question_id")
+    answer_id = session.execute(
         insert(Message)
         .values(
             conversation_id=conversation_id,
             parent_id=question_id,
             role="ai",
-            content=ai_text,
-            state="done",
-            token_estimate=estimate_tokens(ai_text),
+            content=first_text,
+            state="streaming",
+            token_estimate=estimate_tokens(first_text),
             created_at=now,
+            updated_at=now,
+        )
+        .returning(Message.id)
+    ).scalar_one()
+    set_leaf(session, conversation_id=conversation_id, leaf_id=answer_id)
+    return question_id, answer_id, stored_title
+
+
+def grow_answer(session: Session, *, message_id: int, content: str) -> bool:
+    """Store the answer so far; False when it is no longer streaming (stopped, or marked
+    interrupted by a turn that took over): the generation must end."""
+    return (
+        session.execute(
+            update(Message)
+            .where(Message.id == message_id, Message.state == "streaming")
+            .values(content=content, updated_at=utcnow())
+        ).rowcount
+        == 1
+    )
+
+
+def finish_answer(
+    session: Session,
+    *,
+    conversation_id: uuid.UUID,
+    lease: uuid.UUID,
+    message_id: int,
+    content: str,
+    state: str,
+    model: str | None,
+    input_tokens: int | None,
+    output_tokens: int | None,
+) -> bool:
+    """End a streaming answer in `state` (done, error, interrupted) with its final text and
+    usage, and release the turn lease. False if the answer was no longer streaming (a
+    stop won the race: its text stays as the stop left it)."""
+    now = utcnow()
+    ended = session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.state == "streaming")
+        .values(
+            content=content,
+            state=state,
+            token_estimate=estimate_tokens(content),
+            updated_at=now,
             model=model,
             input_tokens=input_tokens,
             output_tokens=output_tokens,
         )
-        .returning(Message.id)
-    ).scalar_one()
-    set_leaf(session, conversation_id=conversation_id, leaf_id=ai_id)
-    return question_id, ai_id, stored_title
+    ).rowcount
+    session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.busy_token == lease)
+        .values(busy_token=None, busy_until=None, updated_at=now)
+    )
+    return ended == 1
+
+
+def stop_answer(session: Session, *, conversation_id: uuid.UUID, message_id: int) -> bool:
+    """Mark a streaming answer stopped and free the conversation at once. Its generation,
+    on whatever worker, finds the row no longer streaming at its next write and ends; the
+    lease it held can't be anyone else's, since a streaming answer's turn holds it."""
+    stopped = session.execute(
+        update(Message)
+        .where(
+            Message.id == message_id,
+            Message.conversation_id == conversation_id,
+            Message.state == "streaming",
+        )
+        .values(state="stopped", updated_at=utcnow())
+    ).rowcount
+    if stopped:
+        session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation_id)
+            .values(busy_token=None, busy_until=None)
+        )
+    return stopped == 1
+
+
+def complete_stopped(session: Session, *, message_id: int, content: str) -> None:
+    """The generation of a stopped answer had received more than its last write: keep
+    everything the user may have seen."""
+    session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.state == "stopped")
+        .values(content=content, token_estimate=estimate_tokens(content))
+    )
+
+
+def answer_progress(
+    session: Session, *, message_id: int, offset: int
+) -> tuple[str, str, datetime | None] | None:
+    """What a re-attached client needs: the text after `offset` characters, the state, and
+    the conversation's lease expiry (a streaming answer whose lease lapsed was interrupted)."""
+    row = session.execute(
+        select(func.substr(Message.content, offset + 1), Message.state, Conversation.busy_until)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Message.id == message_id)
+    ).one_or_none()
+    return None if row is None else (row[0] or "", row[1], row[2])

@@ -223,6 +223,14 @@ class TurnDone(BaseModel):
     ai_message_id: int
     usage: Usage | None
     title: str
+    state: MessageState = "done"
+
+
+class TurnStarted(BaseModel):
+    """The stream's first event: the rows exist (re-attach and stop name the answer)."""
+
+    user_message_id: int
+    ai_message_id: int
 
 
 # -- service -------------------------------------------------------------------------------
