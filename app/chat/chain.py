@@ -139,6 +139,6 @@ class ChatChain:
                     raise failure from exc
                 yield chunk
         finally:
-            # Closing the stream closes the upstream HTTP request: a client that went
-            # away stops the model call instead of letting it run to the end.
+            # Closing the stream closes the upstream HTTP request: a stopped answer stops
+            # the model call instead of letting it run to the end.
             await stream.aclose()
