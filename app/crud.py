@@ -458,10 +458,11 @@ def finish_answer(
     model: str | None,
     input_tokens: int | None,
     output_tokens: int | None,
-) -> bool:
+) -> tuple[bool, str | None]:
     """End a streaming answer in `state` (done, error, interrupted) with its final text and
-    usage, and release the turn lease. False if the answer was no longer streaming (a
-    stop won the race: its text stays as the stop left it)."""
+    usage, and release the turn lease. (False if the answer was no longer streaming: a stop
+    won the race; the conversation's title now, which a rename may have changed meanwhile,
+    None if the lease was no longer ours.)"""
     now = utcnow()
     ended = session.execute(
         update(Message)
@@ -476,12 +477,13 @@ def finish_answer(
             output_tokens=output_tokens,
         )
     ).rowcount
-    session.execute(
+    title = session.execute(
         update(Conversation)
         .where(Conversation.id == conversation_id, Conversation.busy_token == lease)
         .values(busy_token=None, busy_until=None, updated_at=now)
-    )
-    return ended == 1
+        .returning(Conversation.title)
+    ).scalar_one_or_none()
+    return ended == 1, title
 
 
 def stop_answer(session: Session, *, conversation_id: uuid.UUID, message_id: int) -> bool:

@@ -250,7 +250,7 @@ class Generation:
         assert self.started_rows is not None
         usage = self._usage
         with write_transaction(self.service.factory) as session:
-            return crud.finish_answer(
+            ended, title = crud.finish_answer(
                 session,
                 conversation_id=self.plan.conversation_id,
                 lease=self.plan.lease,
@@ -261,6 +261,9 @@ class Generation:
                 input_tokens=usage.input_tokens if usage else None,
                 output_tokens=usage.output_tokens if usage else None,
             )
+        if title is not None:  # a rename while the answer was written wins
+            self.started_rows.title = title
+        return ended
 
     def _complete_stopped(self) -> str:
         assert self.started_rows is not None
