@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, func, insert, literal, or_, select, update
+from sqlalchemy import case, delete, func, insert, literal, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from app.models import Conversation, Message, RefreshToken, Summary, User, utcnow
@@ -364,13 +364,18 @@ def list_all_conversations(session: Session, *, user_id: int) -> list[Conversati
     )
 
 
+# A literal, not a bound parameter: only then can SQLite (and a PostgreSQL generic plan)
+# prove the query matches the partial index on streaming rows.
+STREAMING = text("messages.state = 'streaming'")
+
+
 def interrupt_streaming(session: Session, *, conversation_id: uuid.UUID) -> int:
     """Mark answers left streaming by a turn whose lease lapsed (its worker died) as
     interrupted. Called by the turn that takes the lease next; the partial index on
     streaming rows keeps it cheap."""
     return session.execute(
         update(Message)
-        .where(Message.conversation_id == conversation_id, Message.state == "streaming")
+        .where(Message.conversation_id == conversation_id, STREAMING)
         .values(state="interrupted")
     ).rowcount
 

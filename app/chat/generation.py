@@ -96,10 +96,10 @@ class Generation:
                     await self._noticed_stop()
             else:  # shutdown past its grace period
                 await self._end("interrupted", TurnError(503, "The server is restarting"))
-        except BaseException as exc:
+        except BaseException:
             # A bug of ours: save what exists as an error and let the traceback be logged.
             await self._end("error", TurnError(500, "Internal server error"))
-            raise exc
+            raise
         finally:
             with anyio.CancelScope(shield=True):
                 # Closing the stream closes the upstream request: a stopped answer stops

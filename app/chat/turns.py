@@ -189,6 +189,7 @@ class TurnService:
         task = asyncio.create_task(generation.run(), name=f"answer {plan.conversation_id}")
         self.running.add(task)
         task.add_done_callback(self.running.discard)
+        task.add_done_callback(_log_failure)
         if self._shutdown is not None:  # started during shutdown: no grace beyond the rest
             task.cancel()
         return generation
@@ -215,3 +216,9 @@ class TurnService:
             await asyncio.gather(*self.running, return_exceptions=True)
         if self._shutdown is not None:
             self._shutdown.cancel()
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    """No request may be awaiting a generation: its bugs are logged here, with traceback."""
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.error("answer generation failed", exc_info=exc)

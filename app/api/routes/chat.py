@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from app import crud
-from app.api.deps import CurrentUser, SessionDep, StateDep
+from app.api.deps import CurrentUser, StateDep
 from app.chat.chain import TurnError
 from app.chat.generation import Generation
 from app.chat.tree import message_page, shown_state
@@ -143,14 +143,16 @@ async def chat_stream(
 
 # -- answers being written ----------------------------------------------------------------
 def _own_message(
-    conversation_id: uuid.UUID, message_id: MessageId, user: CurrentUser, session: SessionDep
+    conversation_id: uuid.UUID, message_id: MessageId, user: CurrentUser, state: StateDep
 ) -> Message:
-    conv = crud.get_conversation(session, user_id=user.id, conversation_id=conversation_id)
-    message = (
-        crud.get_message(session, conversation_id=conversation_id, message_id=message_id)
-        if conv is not None
-        else None
-    )
+    # Its own short session: a follower's stream must not hold a pooled connection.
+    with state.session_factory() as session:
+        conv = crud.get_conversation(session, user_id=user.id, conversation_id=conversation_id)
+        message = (
+            crud.get_message(session, conversation_id=conversation_id, message_id=message_id)
+            if conv is not None
+            else None
+        )
     if message is None or message.role != "ai":
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Answer not found")
     return message
