@@ -31,11 +31,12 @@ LEASE = 3.0  # TURN_LEASE_SECONDS for the gunicorn tests: short, so a lapse is q
 
 
 def test_a_running_turn_keeps_its_lease_past_the_ttl(settings_factory, fake) -> None:
-    settings = settings_factory(turn_lease_seconds=1.0)
+    ttl = 2.0
+    settings = settings_factory(turn_lease_seconds=ttl, gemini_timeout_seconds=10.0)
     with TestClient(create_app(settings)) as c:
         account = register(c, "longturn")
         conv = new_conversation(c, account)
-        fake.push(Behavior(text=" ".join(["w"] * 12), chunk_delay=0.25))  # ~3 s, 3 TTLs
+        fake.push(Behavior(text=" ".join(["w"] * 14), chunk_delay=0.5))  # ~6.5 s, 3 TTLs
         with c.stream(
             "POST",
             "/chat/stream",
@@ -44,8 +45,10 @@ def test_a_running_turn_keeps_its_lease_past_the_ttl(settings_factory, fake) -> 
         ) as r:
             lines = r.iter_lines()
             started = time.monotonic()
-            while time.monotonic() - started < 2.0:  # twice the TTL into the turn
-                next(lines)
+            for line in lines:
+                assert not line.startswith(("event: done", "event: error")), line
+                if time.monotonic() - started > 2 * ttl:
+                    break
             other = c.post(
                 "/chat", headers=account.headers, json={"conversationId": conv, "message": "y"}
             )
