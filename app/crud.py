@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, func, insert, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import case, delete, func, insert, literal, or_, select, text, update
+from sqlalchemy.orm import Session, aliased
 
 from app.core.db import rows_matched
-from app.models import DEFAULT_TITLE, Conversation, Message, RefreshToken, User, utcnow
+from app.models import DEFAULT_TITLE, Conversation, Message, RefreshToken, Summary, User, utcnow
 
 
 def estimate_tokens(text: str) -> int:
@@ -58,6 +58,10 @@ def create_user(session: Session, *, username: str, email: str, password_hash: s
 def delete_user(session: Session, *, user_id: int) -> None:
     # Explicit deletes in dependency order: correct even where FK cascades are off.
     conv_ids = select(Conversation.id).where(Conversation.user_id == user_id)
+    session.execute(delete(Summary).where(Summary.conversation_id.in_(conv_ids)))
+    session.execute(
+        update(Conversation).where(Conversation.user_id == user_id).values(current_leaf_id=None)
+    )
     session.execute(delete(Message).where(Message.conversation_id.in_(conv_ids)))
     session.execute(delete(Conversation).where(Conversation.user_id == user_id))
     session.execute(delete(RefreshToken).where(RefreshToken.user_id == user_id))
@@ -173,42 +177,133 @@ def delete_conversation(session: Session, *, user_id: int, conversation_id: uuid
     conv = get_conversation(session, user_id=user_id, conversation_id=conversation_id)
     if conv is None:
         return False
+    session.execute(delete(Summary).where(Summary.conversation_id == conversation_id))
+    conv.current_leaf_id = None
+    session.flush()
     session.execute(delete(Message).where(Message.conversation_id == conversation_id))
     session.delete(conv)
     return True
 
 
-# -- messages ------------------------------------------------------------------------------
-def list_messages(
-    session: Session, *, conversation_id: uuid.UUID, limit: int, before: int | None
-) -> tuple[list[Message], bool]:
-    stmt = select(Message).where(Message.conversation_id == conversation_id)
-    if before is not None:
-        stmt = stmt.where(Message.id < before)
-    rows = list(session.scalars(stmt.order_by(Message.id.desc()).limit(limit + 1)))
-    has_more = len(rows) > limit
-    return list(reversed(rows[:limit])), has_more
-
-
-def recent_messages(
-    session: Session, *, conversation_id: uuid.UUID, max_messages: int, before: int | None = None
+# -- messages: a tree --------------------------------------------------------------------
+def path_to(
+    session: Session, *, conversation_id: uuid.UUID, leaf_id: int | None, limit: int
 ) -> list[Message]:
-    """The newest `max_messages` messages, newest first: a backwards scan of the
-    (conversation_id, id) index, so its cost doesn't depend on the conversation's length."""
-    stmt = select(Message).where(Message.conversation_id == conversation_id)
-    if before is not None:
-        stmt = stmt.where(Message.id < before)
-    return list(session.scalars(stmt.order_by(Message.id.desc()).limit(max_messages)))
+    """The path from `leaf_id` up towards the root, newest first, at most `limit` messages.
+
+    A recursive CTE walks the parent links one primary-key lookup per step and stops at
+    `limit`, so the cost is bounded by `limit` whatever the conversation's length or number
+    of branches (SQLite and PostgreSQL alike)."""
+    if leaf_id is None or limit < 1:
+        return []
+    anchor = select(Message.id, Message.parent_id, literal(0).label("depth")).where(
+        Message.id == leaf_id, Message.conversation_id == conversation_id
+    )
+    path = anchor.cte("path", recursive=True)
+    up = aliased(Message)
+    path = path.union_all(
+        select(up.id, up.parent_id, path.c.depth + 1).where(
+            up.id == path.c.parent_id, path.c.depth < limit - 1
+        )
+    )
+    stmt = select(Message).join(path, Message.id == path.c.id).order_by(path.c.depth)
+    return list(session.scalars(stmt))
 
 
-def last_turn(session: Session, *, conversation_id: uuid.UUID) -> list[Message]:
-    """The last user message and, if present, the answer after it (oldest first)."""
-    rows = recent_messages(session, conversation_id=conversation_id, max_messages=2)
-    if rows and rows[0].role == "user":
-        return [rows[0]]
-    if len(rows) == 2 and rows[1].role == "user":
-        return [rows[1], rows[0]]
-    return []
+def get_message(session: Session, *, conversation_id: uuid.UUID, message_id: int) -> Message | None:
+    return session.scalar(
+        select(Message).where(Message.id == message_id, Message.conversation_id == conversation_id)
+    )
+
+
+def versions_of(
+    session: Session, *, conversation_id: uuid.UUID, parent_ids: set[int | None]
+) -> dict[int | None, list[int]]:
+    """The ids of the children of each parent (None: the first messages), oldest first:
+    the versions among which a message on the path is one."""
+    where = []
+    ids = {p for p in parent_ids if p is not None}
+    if ids:
+        where.append(Message.parent_id.in_(ids))
+    if None in parent_ids:
+        where.append(Message.parent_id.is_(None))
+    if not where:
+        return {}
+    rows = session.execute(
+        select(Message.id, Message.parent_id)
+        .where(Message.conversation_id == conversation_id, or_(*where))
+        .order_by(Message.id)
+    )
+    found: dict[int | None, list[int]] = {p: [] for p in parent_ids}
+    for message_id, parent_id in rows:
+        found[parent_id].append(message_id)
+    return found
+
+
+def newest_leaf_under(session: Session, *, conversation_id: uuid.UUID, message_id: int) -> int:
+    """The leaf reached from `message_id` by following the newest child at each step."""
+    down = select(literal(message_id).label("id"), literal(0).label("depth")).cte(
+        "down", recursive=True
+    )
+    child = (
+        select(func.max(Message.id))
+        .where(Message.parent_id == down.c.id, Message.conversation_id == conversation_id)
+        .scalar_subquery()
+    )
+    down = down.union_all(select(child, down.c.depth + 1).where(down.c.id.is_not(None)))
+    leaf = session.scalar(
+        select(down.c.id).where(down.c.id.is_not(None)).order_by(down.c.depth.desc()).limit(1)
+    )
+    return leaf if leaf is not None else message_id
+
+
+def messages_after(
+    session: Session, *, conversation_id: uuid.UUID, after: int, limit: int
+) -> list[Message]:
+    """Every message of a conversation (all branches) in id order, a page at a time."""
+    return list(
+        session.scalars(
+            select(Message)
+            .where(Message.conversation_id == conversation_id, Message.id > after)
+            .order_by(Message.id)
+            .limit(limit)
+        )
+    )
+
+
+def insert_message(
+    session: Session,
+    *,
+    conversation_id: uuid.UUID,
+    role: str,
+    content: str,
+    parent_id: int | None,
+    state: str = "done",
+    at: datetime | None = None,
+) -> int:
+    """Add one message under `parent_id` (with its token estimate, which the history window
+    sums); its id."""
+    return session.execute(
+        insert(Message)
+        .values(
+            conversation_id=conversation_id,
+            parent_id=parent_id,
+            role=role,
+            content=content,
+            state=state,
+            token_estimate=estimate_tokens(content),
+            created_at=at or utcnow(),
+        )
+        .returning(Message.id)
+    ).scalar_one()
+
+
+def set_leaf(session: Session, *, conversation_id: uuid.UUID, leaf_id: int | None) -> None:
+    session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id)
+        .values(current_leaf_id=leaf_id)
+    )
 
 
 # -- the turn lease ------------------------------------------------------------------------
@@ -218,8 +313,8 @@ def acquire_turn(
     """Take the conversation's turn lease; None if another turn holds it.
 
     One conditional UPDATE, so two workers can never both win. A lease outlives a crashed
-    worker only until `busy_until`.
-    """
+    worker only until `busy_until`, which the running turn keeps pushing forward
+    (`renew_turn`)."""
     token = uuid.uuid4()
     now = utcnow()
     taken = rows_matched(
@@ -235,6 +330,19 @@ def acquire_turn(
     return token if taken == 1 else None
 
 
+def renew_turn(
+    session: Session, *, conversation_id: uuid.UUID, token: uuid.UUID, ttl: timedelta
+) -> bool:
+    """Push the lease's expiry forward; False if it is no longer ours."""
+    renewed = rows_matched(
+        session,
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.busy_token == token)
+        .values(busy_until=utcnow() + ttl),
+    )
+    return renewed == 1
+
+
 def release_turn(session: Session, *, conversation_id: uuid.UUID, token: uuid.UUID) -> None:
     session.execute(
         update(Conversation)
@@ -243,73 +351,9 @@ def release_turn(session: Session, *, conversation_id: uuid.UUID, token: uuid.UU
     )
 
 
-def insert_message(
-    session: Session,
-    *,
-    conversation_id: uuid.UUID,
-    role: str,
-    content: str,
-    at: datetime | None = None,
-) -> int:
-    """Append one message (with its token estimate, which the history window sums); its id."""
-    return session.execute(
-        insert(Message)
-        .values(
-            conversation_id=conversation_id,
-            role=role,
-            content=content,
-            token_estimate=estimate_tokens(content),
-            created_at=at or utcnow(),
-        )
-        .returning(Message.id)
-    ).scalar_one()
-
-
-def save_turn(
-    session: Session,
-    *,
-    conversation_id: uuid.UUID,
-    lease: uuid.UUID,
-    user_text: str | None,
-    ai_text: str,
-    replace_ai_id: int | None,
-    user_message_id: int | None,
-    title: str | None,
-) -> tuple[int, int, str] | None:
-    """Store one exchange and release the turn lease, if the lease is still ours (else None
-    and the caller rolls back). With `user_text` a new user message is added; a regenerate
-    keeps the existing question and replaces the previous answer (`replace_ai_id`).
-
-    Plain Core statements: this runs under the database write lock, so it stays short."""
-    now = utcnow()
-    values: dict[str, object] = {"updated_at": now, "busy_token": None, "busy_until": None}
-    if title is not None:
-        # A rename that landed while the model was answering wins over the automatic title.
-        values["title"] = case((Conversation.title_is_custom, Conversation.title), else_=title)
-    stored_title = session.execute(
-        update(Conversation)
-        .where(Conversation.id == conversation_id, Conversation.busy_token == lease)
-        .values(**values)
-        .returning(Conversation.title)
-    ).scalar_one_or_none()
-    if stored_title is None:
-        return None
-    if user_text is not None:
-        user_message_id = insert_message(
-            session, conversation_id=conversation_id, role="user", content=user_text, at=now
-        )
-    if replace_ai_id is not None:
-        session.execute(
-            delete(Message).where(
-                Message.id == replace_ai_id, Message.conversation_id == conversation_id
-            )
-        )
-    ai_message_id = insert_message(
-        session, conversation_id=conversation_id, role="ai", content=ai_text, at=now
-    )
-    if user_message_id is None:  # a regenerate always names its question
-        raise ValueError("save_turn needs user_text or user_message_id")
-    return user_message_id, ai_message_id, stored_title
+def lease_lapsed(conv: Conversation, now: datetime | None = None) -> bool:
+    """No turn is running in `conv`: an answer still marked streaming was interrupted."""
+    return conv.busy_until is None or conv.busy_until < (now or utcnow())
 
 
 def list_all_conversations(session: Session, *, user_id: int) -> list[Conversation]:
@@ -322,14 +366,175 @@ def list_all_conversations(session: Session, *, user_id: int) -> list[Conversati
     )
 
 
-def messages_after(
-    session: Session, *, conversation_id: uuid.UUID, after: int, limit: int
-) -> list[Message]:
-    return list(
-        session.scalars(
-            select(Message)
-            .where(Message.conversation_id == conversation_id, Message.id > after)
-            .order_by(Message.id)
-            .limit(limit)
-        )
+# A literal, not a bound parameter: only then can SQLite (and a PostgreSQL generic plan)
+# prove the query matches the partial index on streaming rows.
+STREAMING = text("messages.state = 'streaming'")
+
+
+def interrupt_streaming(session: Session, *, conversation_id: uuid.UUID) -> int:
+    """Mark answers left streaming by a turn whose lease lapsed (its worker died) as
+    interrupted. Called by the turn that takes the lease next; the partial index on
+    streaming rows keeps it cheap."""
+    return rows_matched(
+        session,
+        update(Message)
+        .where(Message.conversation_id == conversation_id, STREAMING)
+        .values(state="interrupted"),
     )
+
+
+def start_answer(
+    session: Session,
+    *,
+    conversation_id: uuid.UUID,
+    lease: uuid.UUID,
+    user_text: str | None,
+    parent_id: int | None,
+    question_id: int | None,
+    first_text: str,
+    title: str | None,
+) -> tuple[int, int, str] | None:
+    """The model has begun to answer: store the question (unless a regenerate names its
+    `question_id`) and the answer so far as a streaming row under it, and point the
+    conversation at that answer — if the turn lease is still ours (else None and the caller
+    rolls back). (question id, answer id, title).
+
+    Plain Core statements: this runs under the database write lock, so it stays short."""
+    now = utcnow()
+    values: dict[str, object] = {"updated_at": now}
+    if title is not None:
+        # A rename that landed while the model was answering wins over the automatic title.
+        values["title"] = case((Conversation.title_is_custom, Conversation.title), else_=title)
+    stored_title = session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.busy_token == lease)
+        .values(**values)
+        .returning(Conversation.title)
+    ).scalar_one_or_none()
+    if stored_title is None:
+        return None
+    if user_text is not None:
+        question_id = insert_message(
+            session,
+            conversation_id=conversation_id,
+            role="user",
+            content=user_text,
+            parent_id=parent_id,
+            at=now,
+        )
+    if question_id is None:
+        raise ValueError("start_answer needs user_text or question_id")
+    answer_id = session.execute(
+        insert(Message)
+        .values(
+            conversation_id=conversation_id,
+            parent_id=question_id,
+            role="ai",
+            content=first_text,
+            state="streaming",
+            token_estimate=estimate_tokens(first_text),
+            created_at=now,
+            updated_at=now,
+        )
+        .returning(Message.id)
+    ).scalar_one()
+    set_leaf(session, conversation_id=conversation_id, leaf_id=answer_id)
+    return question_id, answer_id, stored_title
+
+
+def grow_answer(session: Session, *, message_id: int, content: str) -> bool:
+    """Store the answer so far; False when it is no longer streaming (stopped, or marked
+    interrupted by a turn that took over): the generation must end."""
+    grown = rows_matched(
+        session,
+        update(Message)
+        .where(Message.id == message_id, Message.state == "streaming")
+        .values(content=content, updated_at=utcnow()),
+    )
+    return grown == 1
+
+
+def finish_answer(
+    session: Session,
+    *,
+    conversation_id: uuid.UUID,
+    lease: uuid.UUID,
+    message_id: int,
+    content: str,
+    state: str,
+    model: str | None,
+    input_tokens: int | None,
+    output_tokens: int | None,
+) -> tuple[bool, str | None]:
+    """End a streaming answer in `state` (done, error, interrupted) with its final text and
+    usage, and release the turn lease. (False if the answer was no longer streaming: a stop
+    won the race; the conversation's title now, which a rename may have changed meanwhile,
+    None if the lease was no longer ours.)"""
+    now = utcnow()
+    ended = rows_matched(
+        session,
+        update(Message)
+        .where(Message.id == message_id, Message.state == "streaming")
+        .values(
+            content=content,
+            state=state,
+            token_estimate=estimate_tokens(content),
+            updated_at=now,
+            model=model,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+        ),
+    )
+    title = session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.busy_token == lease)
+        .values(busy_token=None, busy_until=None, updated_at=now)
+        .returning(Conversation.title)
+    ).scalar_one_or_none()
+    return ended == 1, title
+
+
+def stop_answer(session: Session, *, conversation_id: uuid.UUID, message_id: int) -> bool:
+    """Mark a streaming answer stopped and free the conversation at once. Its generation,
+    on whatever worker, finds the row no longer streaming at its next write and ends; the
+    lease it held can't be anyone else's, since a streaming answer's turn holds it."""
+    stopped = rows_matched(
+        session,
+        update(Message)
+        .where(
+            Message.id == message_id,
+            Message.conversation_id == conversation_id,
+            Message.state == "streaming",
+        )
+        .values(state="stopped", updated_at=utcnow()),
+    )
+    if stopped:
+        session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation_id)
+            .values(busy_token=None, busy_until=None)
+        )
+    return stopped == 1
+
+
+def complete_stopped(session: Session, *, message_id: int, content: str) -> None:
+    """The generation of a stopped answer had received more than its last write: keep
+    everything the user may have seen."""
+    session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.state == "stopped")
+        .values(content=content, token_estimate=estimate_tokens(content))
+    )
+
+
+def answer_progress(
+    session: Session, *, message_id: int, offset: int
+) -> tuple[str, str, datetime | None] | None:
+    """What a re-attached client needs: the text after `offset` characters, the state, and
+    the conversation's lease expiry (a streaming answer whose lease lapsed was interrupted)."""
+    row = session.execute(
+        select(func.substr(Message.content, offset + 1), Message.state, Conversation.busy_until)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Message.id == message_id)
+    ).one_or_none()
+    return None if row is None else (row[0] or "", row[1], row[2])

@@ -82,6 +82,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            # Answers still being written finish (within the grace period) or are saved
+            # as interrupted, before the model client and the database go away.
+            await app.state.services.turns.drain()
             # The Gemini client's pooled connections belong to this event loop: close
             # them on it, before the loop goes away.
             aclose = getattr(model, "aclose", None)

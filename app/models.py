@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     Uuid,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -114,6 +115,13 @@ class Conversation(Base):
     # a 409 across every worker and host, and it expires if a worker dies mid-turn.
     busy_token: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     busy_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The leaf of the branch being viewed: the window, the summary and POST /chat follow
+    # the path from the root to it. use_alter: conversations and messages refer to each other.
+    current_leaf_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL", use_alter=True), index=True
+    )
+    # The summariser's lease: one summary at a time per conversation, across workers and hosts.
+    summary_busy_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(back_populates="conversations")
 
@@ -125,11 +133,30 @@ class Conversation(Base):
         return self.title_is_custom or self.title != DEFAULT_TITLE
 
 
+MESSAGE_STATES = ("streaming", "done", "stopped", "interrupted", "error")
+
+
 class Message(Base):
+    """One message of a conversation's tree: each has a parent (None for a first message);
+    siblings are versions (an edited question, a regenerated answer). An answer is written
+    while it streams: `state` says whether it is still growing or how it ended."""
+
     __tablename__ = "messages"
-    # The history window reads "last k messages of one conversation": this index makes it a
-    # short backwards range scan whatever the conversation's length.
-    __table_args__ = (Index("ix_messages_conversation_id_id", "conversation_id", "id"),)
+    __table_args__ = (
+        # Paging through a conversation's messages in id order (the export).
+        Index("ix_messages_conversation_id_id", "conversation_id", "id"),
+        # A message's children (its versions, the newest branch, the parent cascade); with
+        # the conversation second, a conversation's first messages (parent NULL) too.
+        Index("ix_messages_parent_id_conversation_id", "parent_id", "conversation_id"),
+        # The answers still being written: a partial index, so finding them costs nothing
+        # whatever the conversation's length (a new turn marks a crashed one interrupted).
+        Index(
+            "ix_messages_streaming",
+            "conversation_id",
+            sqlite_where=text("state = 'streaming'"),
+            postgresql_where=text("state = 'streaming'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     conversation_id: Mapped[uuid.UUID] = mapped_column(
@@ -138,6 +165,40 @@ class Message(Base):
     role: Mapped[str] = mapped_column(String(8))  # "user" | "ai"
     content: Mapped[str] = mapped_column(Text)
     token_estimate: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Walking up the tree (the window, the listing) follows parent_id from the leaf.
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    # "streaming" | "done" | "stopped" | "interrupted" | "error"; user messages are "done".
+    state: Mapped[str] = mapped_column(String(12), server_default="done", default="done")
+    # For answers: the model that wrote it and the usage it reported.
+    model: Mapped[str | None] = mapped_column(String(100))
+    input_tokens: Mapped[int | None] = mapped_column(Integer)
+    output_tokens: Mapped[int | None] = mapped_column(Integer)
+    # Last growth of an answer being written.
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Summary(Base):
+    """A running summary of a conversation's branch: it covers the path from the root up to
+    and including `through_message_id`. The newest one whose message is on the current
+    path is the one a turn uses."""
+
+    __tablename__ = "summaries"
+    __table_args__ = (Index("ix_summaries_conversation_id_id", "conversation_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    # Indexed so deleting messages (their cascade) finds the summaries without a scan.
+    through_message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    content: Mapped[str] = mapped_column(Text)
+    token_estimate: Mapped[int] = mapped_column(Integer)
+    model: Mapped[str | None] = mapped_column(String(100))
+    input_tokens: Mapped[int | None] = mapped_column(Integer)
+    output_tokens: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -175,16 +175,39 @@ class ConversationPatch(Strict):
     system_prompt: SystemPrompt | None = None
 
 
+MessageState = Literal["streaming", "done", "stopped", "interrupted", "error"]
+
+
 class MessageOut(FromRow):
     id: int
     role: Literal["user", "ai"]
     content: str
     created_at: datetime
+    parent_id: int | None
+    # An answer still being written is "streaming"; how it ended otherwise.
+    state: MessageState
+    # Answers: the model that wrote it and the usage it reported (None when unknown).
+    model: str | None
+    input_tokens: int | None
+    output_tokens: int | None
+
+
+class PathMessageOut(MessageOut):
+    """A message of the branch being viewed, with its place among its versions (siblings:
+    the other answers to one question, the other edits of one question)."""
+
+    version: int  # 1-based, oldest first
+    versions: int
+    sibling_ids: list[int]  # every version's id, oldest first (this one included)
 
 
 class MessagePage(BaseModel):
-    items: list[MessageOut]
+    items: list[PathMessageOut]
     has_more: bool
+
+
+class LeafIn(Strict):
+    message_id: Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 # -- chat ----------------------------------------------------------------------------------
@@ -193,12 +216,14 @@ class ChatIn(Strict):
     # The length cap is configurable, so the route checks it (still a 422 on `message`).
     message: Annotated[Text, AfterValidator(_not_blank)] | None = None
     regenerate: bool = False
+    # Resend an earlier question edited: the new question becomes a version of this one.
+    editOf: Annotated[int, Field(ge=1, le=2**63 - 1)] | None = None
 
     @model_validator(mode="after")
     def _message_or_regenerate(self) -> ChatIn:
         if self.regenerate:
-            if self.message is not None:
-                raise ValueError("send either message or regenerate, not both")
+            if self.message is not None or self.editOf is not None:
+                raise ValueError("send either message (editOf) or regenerate, not both")
         elif self.message is None:
             raise ValueError("message is required")
         return self
@@ -219,6 +244,14 @@ class TurnDone(BaseModel):
     ai_message_id: int
     usage: Usage | None
     title: str
+    state: MessageState = "done"
+
+
+class TurnStarted(BaseModel):
+    """The stream's first event: the rows exist (re-attach and stop name the answer)."""
+
+    user_message_id: int
+    ai_message_id: int
 
 
 # -- service -------------------------------------------------------------------------------

@@ -45,6 +45,18 @@ def seed(db_path: str, conversation_id: str, count: int) -> None:
                 for i in range(count)
             ],
         )
+        # One branch: each message under the one before it, the conversation viewing the last.
+        db.execute(
+            "UPDATE messages SET parent_id = (SELECT max(p.id) FROM messages p"
+            " WHERE p.conversation_id = messages.conversation_id AND p.id < messages.id)"
+            " WHERE conversation_id = ?",
+            (conv,),
+        )
+        db.execute(
+            "UPDATE conversations SET current_leaf_id = (SELECT max(id) FROM messages"
+            " WHERE conversation_id = conversations.id) WHERE id = ?",
+            (conv,),
+        )
 
 
 def turn_latencies(url: str, headers: dict, db: str, size: int, turns: int) -> list[float]:

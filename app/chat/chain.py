@@ -124,13 +124,17 @@ class ChatChain:
     async def astream(
         self, system: str, history: list[BaseMessage], text: str
     ) -> AsyncIterator[AIMessageChunk]:
-        """Chunks as the model produces them; failures raise ModelFailure."""
+        """Chunks as the model produces them; failures raise ModelFailure. The first chunk
+        may take the whole call's deadline (the client retries before it); after it, the
+        longest gap between chunks is the idle timeout."""
         stream = self.runnable.astream(self._inputs(system, history, text))
+        wait = self.deadline_seconds
         try:
             while True:
                 try:
-                    async with asyncio.timeout(self.idle_seconds):
+                    async with asyncio.timeout(wait):
                         chunk = await anext(stream)
+                    wait = self.idle_seconds
                 except StopAsyncIteration:
                     return
                 except Exception as exc:
@@ -139,6 +143,6 @@ class ChatChain:
                     raise failure from exc
                 yield chunk
         finally:
-            # Closing the stream closes the upstream HTTP request: a client that went
-            # away stops the model call instead of letting it run to the end.
+            # Closing the stream closes the upstream HTTP request: a stopped answer stops
+            # the model call instead of letting it run to the end.
             await stream.aclose()

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 
 from langchain_core.chat_history import BaseChatMessageHistory
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import crud
 from app.core.db import write_transaction
-from app.models import Message
+from app.models import Conversation, Message, Summary
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,10 @@ def select_window(newest_first: Sequence[Message], window: Window) -> list[Messa
 
 
 class ConversationHistory(BaseChatMessageHistory):
-    """History of one conversation. `messages` is the window, not the whole log: what a turn
-    loads is bounded by `window.max_messages` rows, whatever the conversation's length."""
+    """History of one conversation's branch: the path from the root to `leaf_id` (default:
+    the leaf the conversation is viewing). `messages` is the window, not the whole log: what
+    a turn loads is bounded by `window.max_messages` rows, whatever the conversation's length
+    or number of versions."""
 
     def __init__(
         self,
@@ -65,38 +67,54 @@ class ConversationHistory(BaseChatMessageHistory):
         conversation_id: uuid.UUID,
         window: Window,
         *,
-        before_id: int | None = None,
+        leaf_id: int | None = None,
     ) -> None:
         self._factory = session_factory
         self.conversation_id = conversation_id
         self.window = window
-        self.before_id = before_id
+        self.leaf_id = leaf_id
         self.loaded_rows = 0
+
+    def _leaf(self, session: Session) -> int | None:
+        if self.leaf_id is not None:
+            return self.leaf_id
+        return session.scalar(
+            select(Conversation.current_leaf_id).where(Conversation.id == self.conversation_id)
+        )
 
     @property
     def messages(self) -> list[BaseMessage]:  # type: ignore[override]
         with self._factory() as session:
-            rows = crud.recent_messages(
+            rows = crud.path_to(
                 session,
                 conversation_id=self.conversation_id,
-                max_messages=self.window.max_messages,
-                before=self.before_id,
+                leaf_id=self._leaf(session),
+                limit=self.window.max_messages,
             )
         self.loaded_rows = len(rows)
         return [to_langchain(m) for m in select_window(rows, self.window)]
 
     def add_messages(self, messages: Sequence[BaseMessage]) -> None:
-        """Appends in one transaction. (Turns are saved by the chat service together with
-        the conversation's title and activity time; this is for LangChain callers.)"""
+        """Appends below the leaf in one transaction, and moves the leaf. (Turns are saved
+        by the chat service together with the conversation's title and activity time; this
+        is for LangChain callers.)"""
         with write_transaction(self._factory) as session:
+            parent = self._leaf(session)
             for message in messages:
-                crud.insert_message(
+                parent = crud.insert_message(
                     session,
                     conversation_id=self.conversation_id,
                     role="user" if message.type == "human" else "ai",
                     content=message.text,
+                    parent_id=parent,
                 )
+            crud.set_leaf(session, conversation_id=self.conversation_id, leaf_id=parent)
+        if self.leaf_id is not None:
+            self.leaf_id = parent
 
     def clear(self) -> None:
         with write_transaction(self._factory) as session:
+            crud.set_leaf(session, conversation_id=self.conversation_id, leaf_id=None)
+            session.execute(delete(Summary).where(Summary.conversation_id == self.conversation_id))
             session.execute(delete(Message).where(Message.conversation_id == self.conversation_id))
+        self.leaf_id = None

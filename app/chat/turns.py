@@ -1,25 +1,28 @@
-"""One chat turn: claim the conversation, check limits, load the memory window, call the
-model, and save the user and AI messages together — only when the model succeeded."""
+"""One chat turn: claim the conversation, check limits, load the memory window of the
+branch being answered, and hand the model call to a detached generation
+(app/chat/generation.py) that writes the answer as it comes."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 
 import anyio
-from langchain_core.messages import AIMessageChunk, BaseMessage
+from langchain_core.messages import BaseMessage
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import crud
-from app.chat.chain import ChatChain, Reply, TurnError
+from app.chat.chain import ChatChain, TurnError
+from app.chat.generation import Generation
 from app.chat.history import ConversationHistory, Window
+from app.chat.llm import model_info
 from app.core import ratelimit
 from app.core.config import Settings
 from app.core.db import write_transaction
-from app.schemas import TurnDone
+from app.models import Conversation, Message
 
 log = logging.getLogger("app.chat")
 
@@ -27,7 +30,7 @@ TITLE_MAX_CHARS = 60
 
 
 class TurnRejected(TurnError):
-    """The turn can't start or be saved: 404, 409 or 429 (with retry_after)."""
+    """The turn can't start: 404, 409 or 429 (with retry_after)."""
 
 
 @dataclass
@@ -38,10 +41,9 @@ class TurnPlan:
     history: list[BaseMessage]
     input_text: str
     new_user_text: str | None  # None when regenerating an existing question
-    user_message_id: int | None
-    replace_ai_id: int | None
-    retitle: bool
-    saved: bool = False
+    parent_id: int | None  # where a new question goes in the tree
+    question_id: int | None  # the existing question a regenerate answers again
+    title: str | None  # the automatic title, for a conversation's first question
 
 
 def auto_title(text: str) -> str:
@@ -63,18 +65,33 @@ class TurnService:
         self.window = Window(settings.history_token_budget, settings.history_max_messages)
         self.chat_limit = ratelimit.Limit("chat-minute", settings.chat_rate_per_minute, 60)
         self.daily_limit = ratelimit.Limit("chat-day", settings.daily_message_quota, 86_400)
-        # A lease must outlive the slowest successful turn and expire soon after a crash.
-        self.lease_ttl = timedelta(seconds=chain.deadline_seconds + 600)
+        self.model_name = model_info(settings).name
+        # A heartbeat, not a worst case: the running turn renews it (generation.py), so a
+        # dead worker's conversation is free again within this long.
+        self.lease_ttl = timedelta(seconds=settings.turn_lease_seconds)
+        # The generations running in this process. Referenced here so they are not
+        # garbage-collected while no request awaits them, and drained at shutdown.
+        self.running: set[asyncio.Task[None]] = set()
+        self._shutdown: asyncio.TimerHandle | None = None
 
     # -- before the model ----------------------------------------------------------------
     async def prepare(
-        self, *, user_id: int, conversation_id: uuid.UUID, message: str | None
+        self,
+        *,
+        user_id: int,
+        conversation_id: uuid.UUID,
+        message: str | None,
+        edit_of: int | None = None,
     ) -> TurnPlan:
-        return await anyio.to_thread.run_sync(self._prepare, user_id, conversation_id, message)
+        return await anyio.to_thread.run_sync(
+            self._prepare, user_id, conversation_id, message, edit_of
+        )
 
-    def _prepare(self, user_id: int, conversation_id: uuid.UUID, message: str | None) -> TurnPlan:
-        # The write lock is held only for the lease and the counters (two statements);
-        # everything else is read outside it. Under load the lock is the shared resource.
+    def _prepare(
+        self, user_id: int, conversation_id: uuid.UUID, message: str | None, edit_of: int | None
+    ) -> TurnPlan:
+        # The write lock is held only for the lease, the counters and marking an answer a
+        # crashed turn left behind (indexed statements); everything else is read outside it.
         with write_transaction(self.factory) as session:
             lease = crud.acquire_turn(
                 session, user_id=user_id, conversation_id=conversation_id, ttl=self.lease_ttl
@@ -94,6 +111,7 @@ class TurnService:
                     raise TurnRejected(
                         429, f"Too many messages: {kind} reached", exc.retry_after
                     ) from exc
+                crud.interrupt_streaming(session, conversation_id=conversation_id)
         if lease is None:
             with self.factory() as session:
                 exists = crud.get_conversation(
@@ -107,95 +125,100 @@ class TurnService:
                 conv = crud.get_conversation(
                     session, user_id=user_id, conversation_id=conversation_id
                 )
-            if conv is None:  # deleted between the two statements
-                raise TurnRejected(404, "Conversation not found")
-            system_prompt = conv.system_prompt or self.settings.default_system_prompt
-            return self._load(conversation_id, lease, message, system_prompt, conv.title_is_custom)
+                if conv is None:  # deleted between the two statements
+                    raise TurnRejected(404, "Conversation not found")
+                return self._plan(session, conv, lease, message, edit_of)
         except BaseException:
             self._release(conversation_id, lease)
             raise
 
-    def _load(
+    def _plan(
         self,
-        conversation_id: uuid.UUID,
+        session: Session,
+        conv: Conversation,
         lease: uuid.UUID,
         message: str | None,
-        system_prompt: str,
-        title_is_custom: bool,
+        edit_of: int | None,
     ) -> TurnPlan:
-        user_message_id = replace_ai_id = before_id = None
-        if message is None:  # regenerate the last answer
-            with self.factory() as session:
-                turn = crud.last_turn(session, conversation_id=conversation_id)
-            if not turn:
+        """Where the turn goes in the tree, and what the model sees: the branch above it,
+        windowed."""
+        question_id = None
+        if message is None:  # regenerate: a new version of the current branch's answer
+            question = self._current_question(session, conv)
+            if question is None:
                 raise TurnRejected(409, "There is no question to answer again")
-            question = turn[0]
-            user_message_id, before_id = question.id, question.id
-            replace_ai_id = turn[1].id if len(turn) > 1 else None
-            input_text = question.content
+            question_id, parent_id, input_text = question.id, question.parent_id, question.content
+        elif edit_of is not None:  # a new version of an earlier question
+            edited = crud.get_message(session, conversation_id=conv.id, message_id=edit_of)
+            if edited is None or edited.role != "user":
+                raise TurnRejected(404, "No such question in this conversation")
+            parent_id, input_text = edited.parent_id, message
         else:
-            input_text = message
-        history = ConversationHistory(
-            self.factory, conversation_id, self.window, before_id=before_id
-        )
-        window = history.messages
-        first_exchange = before_id is None and history.loaded_rows == 0
+            parent_id, input_text = conv.current_leaf_id, message
+        history = ConversationHistory(self.factory, conv.id, self.window, leaf_id=parent_id)
+        window = history.messages if parent_id is not None else []
+        first = message is not None and parent_id is None and not conv.title_is_custom
         return TurnPlan(
-            conversation_id=conversation_id,
+            conversation_id=conv.id,
             lease=lease,
-            system_prompt=system_prompt,
+            system_prompt=conv.system_prompt or self.settings.default_system_prompt,
             history=window,
             input_text=input_text,
             new_user_text=message,
-            user_message_id=user_message_id,
-            replace_ai_id=replace_ai_id,
-            retitle=first_exchange and not title_is_custom,
+            parent_id=parent_id,
+            question_id=question_id,
+            title=auto_title(input_text) if first else None,
         )
 
-    # -- after the model -----------------------------------------------------------------
-    async def finish(self, plan: TurnPlan, reply: Reply) -> TurnDone:
-        """Save the exchange and release the lease in one transaction. Shielded: a client
-        that disconnects now can't leave half of it written."""
-        with anyio.CancelScope(shield=True):
-            return await anyio.to_thread.run_sync(self._finish, plan, reply)
-
-    def _finish(self, plan: TurnPlan, reply: Reply) -> TurnDone:
-        title = auto_title(plan.input_text) if plan.retitle else None
-        with write_transaction(self.factory) as session:
-            saved = crud.save_turn(
-                session,
-                conversation_id=plan.conversation_id,
-                lease=plan.lease,
-                user_text=plan.new_user_text,
-                ai_text=reply.text,
-                replace_ai_id=plan.replace_ai_id,
-                user_message_id=plan.user_message_id,
-                title=title,
-            )
-            if saved is None:
-                # The lease expired and another turn took over, or the conversation was
-                # deleted meanwhile: saving now could interleave turns. Raising rolls back.
-                raise TurnRejected(409, "The conversation changed while answering")
-        user_id, ai_id, stored_title = saved
-        plan.saved = True
-        return TurnDone(
-            user_message_id=user_id, ai_message_id=ai_id, usage=reply.usage, title=stored_title
-        )
-
-    async def abandon(self, plan: TurnPlan) -> None:
-        """Release the lease of a turn that was not saved (saving releases it itself)."""
-        if plan.saved:
-            return
-        with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(self._release, plan.conversation_id, plan.lease)
+    @staticmethod
+    def _current_question(session: Session, conv: Conversation) -> Message | None:
+        """The question at the end of the branch being viewed: the leaf itself, or the
+        question its answer (the leaf) replies to."""
+        path = crud.path_to(session, conversation_id=conv.id, leaf_id=conv.current_leaf_id, limit=2)
+        return next((m for m in path if m.role == "user"), None)
 
     def _release(self, conversation_id: uuid.UUID, lease: uuid.UUID) -> None:
         with write_transaction(self.factory) as session:
             crud.release_turn(session, conversation_id=conversation_id, token=lease)
 
     # -- the model -----------------------------------------------------------------------
-    async def answer(self, plan: TurnPlan) -> Reply:
-        return await self.chain.ainvoke(plan.system_prompt, plan.history, plan.input_text)
+    def start(self, plan: TurnPlan, *, listen: bool) -> Generation:
+        """Run the turn in a task of its own: the request that started it may go away (or
+        be cancelled) and the answer is still written to the end."""
+        generation = Generation(self, plan, listen=listen)
+        task = asyncio.create_task(generation.run(), name=f"answer {plan.conversation_id}")
+        self.running.add(task)
+        task.add_done_callback(self.running.discard)
+        task.add_done_callback(_log_failure)
+        if self._shutdown is not None:  # started during shutdown: no grace beyond the rest
+            task.cancel()
+        return generation
 
-    def stream(self, plan: TurnPlan) -> AsyncIterator[AIMessageChunk]:
-        return self.chain.astream(plan.system_prompt, plan.history, plan.input_text)
+    # -- shutdown ------------------------------------------------------------------------
+    def begin_shutdown(self) -> None:
+        """The server stops: answers being written get the grace period to finish, then
+        are cancelled (and saved as interrupted)."""
+        if self._shutdown is None:
+            loop = asyncio.get_running_loop()
+            self._shutdown = loop.call_later(self.settings.shutdown_grace_seconds, self._cancel_all)
+            if self.running:
+                log.info("shutdown: waiting for %d answer(s) being written", len(self.running))
+
+    def _cancel_all(self) -> None:
+        for task in self.running:
+            task.cancel()
+
+    async def drain(self) -> None:
+        """Wait for every generation of this process (after begin_shutdown's grace, they
+        are cancelled and save themselves as interrupted)."""
+        self.begin_shutdown()
+        while self.running:
+            await asyncio.gather(*self.running, return_exceptions=True)
+        if self._shutdown is not None:
+            self._shutdown.cancel()
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    """No request may be awaiting a generation: its bugs are logged here, with traceback."""
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.error("answer generation failed", exc_info=exc)

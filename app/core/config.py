@@ -70,6 +70,13 @@ class Settings(BaseSettings):
     history_token_budget: int = Field(default=6000, ge=100, le=1_000_000)
     history_max_messages: int = Field(default=24, ge=2, le=1000)
 
+    # Answers in progress. A turn's lease lives this long unless renewed; the running turn
+    # renews it every third of that, so a dead worker frees its conversation within it.
+    turn_lease_seconds: float = Field(default=30.0, ge=1, le=600)
+    # On shutdown, answers being written get this long to finish; the rest are saved as
+    # interrupted. Below gunicorn's graceful_timeout and systemd's TimeoutStopSec.
+    shutdown_grace_seconds: float = Field(default=25.0, ge=0, le=600)
+
     # Tokens.
     access_token_ttl_seconds: int = Field(default=900, ge=2, le=86_400)
     refresh_token_ttl_days: int = Field(default=30, ge=1, le=365)

@@ -25,7 +25,7 @@ from tests.fakes.threaded_server import ThreadedServer
 from tests.helpers.accounts import Account, register_and_login
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
-TABLES = ("messages", "conversations", "refresh_tokens", "rate_counters", "users")
+TABLES = ("summaries", "messages", "conversations", "refresh_tokens", "rate_counters", "users")
 
 
 @pytest.fixture(autouse=True)
@@ -153,21 +153,21 @@ def insert_messages(settings: Settings, conversation_id: str, count: int, size: 
     into the database: long histories without a model call per message."""
     from app import crud
     from app.core.db import make_engine, make_session_factory, write_transaction
-    from app.models import Message
 
     engine = make_engine(settings)
     factory = make_session_factory(engine)
     with write_transaction(factory) as session:
+        parent = None
         for i in range(count):
             text = f"m{i:03d} " + "x" * (size - 5)
-            session.add(
-                Message(
-                    conversation_id=uuid.UUID(conversation_id),
-                    role="user" if i % 2 == 0 else "ai",
-                    content=text,
-                    token_estimate=crud.estimate_tokens(text),
-                )
+            parent = crud.insert_message(
+                session,
+                conversation_id=uuid.UUID(conversation_id),
+                role="user" if i % 2 == 0 else "ai",
+                content=text,
+                parent_id=parent,
             )
+        crud.set_leaf(session, conversation_id=uuid.UUID(conversation_id), leaf_id=parent)
     engine.dispose()
 
 

@@ -64,7 +64,7 @@ def test_one_retry_recovers_from_a_transient_error(settings_factory, fake) -> No
         assert chat(c, account, conv, "q").json() == {"answer": "second try"}
 
 
-def test_stream_failing_midway_sends_an_error_event_and_stores_nothing(
+def test_stream_failing_midway_sends_an_error_event_and_keeps_the_partial(
     client: TestClient, user: Account, fake
 ) -> None:
     conv = new_conversation(client, user)
@@ -74,10 +74,11 @@ def test_stream_failing_midway_sends_an_error_event_and_stores_nothing(
     )
     assert r.status_code == 200  # the stream had started
     events = parse_sse(r.text)
-    assert [e for e, _ in events[:2]] == ["token", "token"]
+    assert [e for e, _ in events[:3]] == ["start", "token", "token"]
     event, data = events[-1]
     assert event == "error" and data["status"] in (502, 504)
-    assert messages_of(client, user, conv) == []
+    stored = [(m["role"], m["content"], m["state"]) for m in messages_of(client, user, conv)]
+    assert stored == [("user", "q", "done"), ("ai", "one two", "error")]
 
 
 def test_stream_hanging_midway_times_out(settings_factory, fake) -> None:
@@ -90,6 +91,7 @@ def test_stream_hanging_midway_times_out(settings_factory, fake) -> None:
             "/chat/stream", headers=account.headers, json={"conversationId": conv, "message": "q"}
         )
         events = parse_sse(r.text)
-        assert events[0] == ("token", {"text": "one"})
+        assert events[1] == ("token", {"text": "one"})
         assert events[-1][0] == "error" and events[-1][1]["status"] == 504
-        assert messages_of(c, account, conv) == []
+        stored = [(m["content"], m["state"]) for m in messages_of(c, account, conv)]
+        assert stored == [("q", "done"), ("one", "error")]

@@ -63,37 +63,6 @@ def test_stream_is_incremental(live_factory, settings, fake) -> None:
         assert arrivals[-1] - arrivals[0] >= 0.9
 
 
-def test_client_disconnect_cancels_and_stores_nothing(live_factory, settings, fake) -> None:
-    server = live_factory(create_app(settings))
-    with httpx.Client(base_url=server.url, timeout=10) as http:
-        account = register_and_login(http)
-        conv = http.post("/session", headers=account.headers).json()["sessionId"]
-        fake.push(Behavior(text=" ".join(f"w{i}" for i in range(30)), chunk_delay=0.2))
-        with http.stream(
-            "POST",
-            "/chat/stream",
-            headers=account.headers,
-            json={"conversationId": conv, "message": "x"},
-        ) as r:
-            for line in r.iter_lines():
-                if line.startswith("event: token"):
-                    break  # leave after the first token: closes the connection
-        # The upstream call is cancelled, not run to its end...
-        time.sleep(1.0)
-        assert fake.finished_streams == 0
-        assert fake.chunks_sent < 30
-        # ...nothing was stored, and the conversation is free for the next turn.
-        msgs = http.get(f"/conversations/{conv}/messages", headers=account.headers).json()["items"]
-        assert msgs == []
-        fake.push(Behavior(text="fine"))
-        r = http.post(
-            "/chat", headers=account.headers, json={"conversationId": conv, "message": "again"}
-        )
-        assert r.status_code == 200, r.text
-        msgs = http.get(f"/conversations/{conv}/messages", headers=account.headers).json()["items"]
-        assert [m["content"] for m in msgs] == ["again", "fine"]
-
-
 @pytest.mark.slow
 def test_idle_streams_get_keep_alive_comments(live_factory, settings_factory, fake) -> None:
     """While the model is quiet, the stream carries a `: ping` comment every 15 s (FastAPI's

@@ -56,7 +56,7 @@ def test_the_history_window_index_exists(empty_db: str) -> None:
     assert indexes["ix_messages_conversation_id_id"] == ["conversation_id", "id"]
 
 
-@pytest.mark.parametrize("start", ["0001", "0002"])
+@pytest.mark.parametrize("start", ["0001", "0002", "0003"])
 def test_upgrade_from_previous_revision_keeps_data(empty_db: str, start: str) -> None:
     """Data written at an older revision survives the upgrade — including rows in tables
     that reference a table a migration rebuilds (a cascading drop would delete them)."""
@@ -176,3 +176,102 @@ def test_manage_check_refuses_bad_production_config(tmp_path: Path, clean_enviro
     env.write_text("APP_ENV=production\nSECRET_KEY=changeme\nGEMINI_API_KEY=k\n")
     assert main(["--env-file", str(env), "check"]) == 1
     assert "SECRET_KEY" in capsys.readouterr().err
+
+
+def test_upgrade_from_0003_turns_conversations_into_branches(
+    empty_db: str, settings_factory, fake
+) -> None:
+    """Rows in every table at 0003; after 0004 each message's parent is the one before it in
+    its conversation, each conversation views its last message, everything else is intact,
+    and a chat turn continues the conversation with its memory."""
+    from fastapi.testclient import TestClient
+
+    from app.core.config import signing_key
+    from app.core.security import create_access_token
+    from app.main import create_app
+
+    command.upgrade(alembic_config(empty_db), "0003")
+    engine = _engine(empty_db)
+    sqlite = engine.dialect.name == "sqlite"
+    a, b, empty = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+
+    def uid(u: uuid.UUID) -> object:
+        return u.hex if sqlite else u
+
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO users (id, username, username_key, email, email_key, password_hash,"
+                " created_at) VALUES (7, 'Ana', 'ana', 'a@example.com', 'a@example.com', 'h',"
+                " CURRENT_TIMESTAMP)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO refresh_tokens (user_id, family_id, token_hash, created_at,"
+                " expires_at) VALUES (7, :f, 'th', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            ),
+            {"f": uid(uuid.uuid4())},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO rate_counters (key, window_start, count, expires_at)"
+                " VALUES ('chat-minute:user:7', 60, 3, 120)"
+            )
+        )
+        for conv, title in ((a, "A"), (b, "B"), (empty, "Empty")):
+            conn.execute(
+                text(
+                    "INSERT INTO conversations (id, user_id, title, title_is_custom, created_at,"
+                    " updated_at) VALUES (:id, 7, :t, false, CURRENT_TIMESTAMP,"
+                    " CURRENT_TIMESTAMP)"
+                ),
+                {"id": uid(conv), "t": title},
+            )
+        # Two conversations' messages interleaved by id, as concurrent users write them.
+        rows = [(a, "user", "a1"), (b, "user", "b1"), (a, "ai", "a2"), (b, "ai", "b2")]
+        rows += [(a, "user", "a3"), (a, "ai", "a4")]
+        for conv, role, content in rows:
+            conn.execute(
+                text(
+                    "INSERT INTO messages (conversation_id, role, content, token_estimate,"
+                    " created_at) VALUES (:c, :r, :t, 1, CURRENT_TIMESTAMP)"
+                ),
+                {"c": uid(conv), "r": role, "t": content},
+            )
+    migrate(database_url=empty_db)
+    with engine.connect() as conn:
+        msgs = conn.execute(
+            text("SELECT id, content, role, parent_id, state FROM messages ORDER BY id")
+        ).all()
+        ids = {content: mid for mid, content, *_ in msgs}
+        parents = {content: parent for _, content, _, parent, _ in msgs}
+        assert parents == {
+            "a1": None,
+            "b1": None,
+            "a2": ids["a1"],
+            "b2": ids["b1"],
+            "a3": ids["a2"],
+            "a4": ids["a3"],
+        }
+        assert [(c, r) for _, c, r, _, _ in msgs] == [(c, r) for _, r, c in rows]
+        assert {s for *_, s in msgs} == {"done"}
+        leaves = dict(conn.execute(text("SELECT title, current_leaf_id FROM conversations")).all())
+        assert leaves == {"A": ids["a4"], "B": ids["b2"], "Empty": None}
+        assert conn.execute(text("SELECT count(*) FROM refresh_tokens")).scalar() == 1
+        assert conn.execute(text("SELECT count FROM rate_counters")).scalar() == 3
+        assert conn.execute(text("SELECT count(*) FROM summaries")).scalar() == 0
+    engine.dispose()
+
+    settings = settings_factory(database_url=empty_db)
+    with TestClient(create_app(settings)) as client:
+        token, _ = create_access_token(7, signing_key(settings), 600)
+        headers = {"Authorization": f"Bearer {token}"}
+        listed = client.get(f"/conversations/{a}/messages", headers=headers).json()["items"]
+        assert [m["content"] for m in listed] == ["a1", "a2", "a3", "a4"]
+        r = client.post("/chat", headers=headers, json={"conversationId": str(a), "message": "a5"})
+        assert r.status_code == 200, r.text
+        assert fake.requests[-1].texts == ["a1", "a2", "a3", "a4", "a5"]
+        listed = client.get(f"/conversations/{a}/messages", headers=headers).json()["items"]
+        assert [m["content"] for m in listed] == ["a1", "a2", "a3", "a4", "a5", r.json()["answer"]]
+        assert listed[-1]["parent_id"] == listed[-2]["id"] and listed[-2]["parent_id"] == ids["a4"]

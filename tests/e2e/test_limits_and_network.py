@@ -10,6 +10,7 @@ import contextlib
 import re
 import socket
 import threading
+import time
 from urllib.parse import urlsplit
 
 import httpx
@@ -144,7 +145,8 @@ def test_connection_lost_mid_stream_keeps_text_and_retry_succeeds(
     with CuttableProxy(app_server.url) as proxy:
         open_app(page, proxy.url)
         register(page, unique("cut"))
-        gemini.fake.push(Behavior(text=SLOW, chunk_delay=0.25))
+        finished = gemini.fake.finished_streams
+        gemini.fake.push(Behavior(text=SLOW, chunk_delay=0.1))
         send(page, "Answer me slowly")
         expect(page.locator(".message.ai .bubble").last).to_contain_text("token2")
         proxy.cut()
@@ -157,16 +159,22 @@ def test_connection_lost_mid_stream_keeps_text_and_retry_succeeds(
         expect(page.locator("#composer-input")).to_have_value("Answer me slowly")
         expect(page.locator(".message")).to_have_count(0)
 
+        # The server writes the cut answer to its end; until then the conversation is busy.
+        deadline = time.monotonic() + 20
+        while gemini.fake.finished_streams <= finished:
+            assert time.monotonic() < deadline, "the cut answer was not written to its end"
+            time.sleep(0.1)
+        time.sleep(0.5)  # the final write follows the last chunk
         error.get_by_role("button", name="Retry").click()
         expect(page.locator(".message.ai .bubble")).to_have_text(["Echo: Answer me slowly"])
         expect(error).to_be_hidden()
         expect(page.locator("#composer-input")).to_have_value("")
 
-        # The server dropped the cut turn: only the retried exchange is stored.
+        # Nothing was lost: the cut turn's whole answer is stored, then the retried exchange.
         page.reload()
         page.wait_for_selector("body.ready")
-        expect(page.locator(".message.user")).to_have_text(["Answer me slowly"])
-        expect(page.locator(".message.ai .bubble")).to_have_text(["Echo: Answer me slowly"])
+        expect(page.locator(".message.user")).to_have_text(["Answer me slowly"] * 2)
+        expect(page.locator(".message.ai .bubble")).to_have_text([SLOW, "Echo: Answer me slowly"])
     _expect_network_console_errors(page_log, ["net::ERR_INCOMPLETE_CHUNKED_ENCODING"])
 
 

@@ -14,47 +14,62 @@ SLOW = " ".join(f"token{i}" for i in range(1, 41))
 EXPIRY_WAIT = 8
 
 
-def test_stop_keeps_partial_as_unsaved_and_stores_nothing(page: Page, app_server, gemini, unique):
+def _wait_until_written(gemini, finished_before: int) -> None:
+    """The server writes an answer to its end even when the page stops reading it (this UI's
+    Stop only closes its stream; the API's explicit stop is POST …/messages/{id}/stop)."""
+    deadline = time.monotonic() + 20
+    while gemini.fake.finished_streams <= finished_before:
+        assert time.monotonic() < deadline, "the answer was not written to its end"
+        time.sleep(0.1)
+    time.sleep(0.5)  # the final write follows the last chunk
+
+
+def test_stop_keeps_partial_on_screen_and_the_server_finishes_the_answer(
+    page: Page, app_server, gemini, unique
+):
     open_app(page, app_server.url)
     register(page, unique("stop"))
-    gemini.fake.push(Behavior(text=SLOW, chunk_delay=0.25))
+    finished = gemini.fake.finished_streams
+    gemini.fake.push(Behavior(text=SLOW, chunk_delay=0.1))
     send(page, "Count slowly")
     answer = page.locator(".message.ai .bubble").last
     expect(answer).to_contain_text("token3")
     page.get_by_role("button", name="Stop", exact=True).click()
 
-    # The partial answer stays on screen, marked as stopped and not saved.
+    # The partial answer stays on screen, marked as stopped, and stops growing.
     stopped = page.locator(".message.ai.stopped")
     expect(stopped).to_be_visible()
-    expect(stopped).to_contain_text("Stopped — this answer was not saved.")
     partial = answer.inner_text()
     assert "token40" not in partial
     expect(page.get_by_role("button", name="Send")).to_be_visible()
-    time.sleep(1)  # past the point where the whole answer would have been saved
+    time.sleep(1)
     expect(answer).to_have_text(partial)
 
-    # After a reload nothing of the stopped turn is stored: no half answer, no orphan question.
+    # The server kept writing: after a reload the question and the whole answer are there.
+    _wait_until_written(gemini, finished)
     page.reload()
     page.wait_for_selector("body.ready")
-    expect(page.locator("#empty-state")).to_be_visible()
-    expect(page.locator(".message")).to_have_count(0)
+    expect(page.locator(".message.user")).to_have_text(["Count slowly"])
+    expect(page.locator(".message.ai .bubble")).to_have_text([SLOW])
 
     # Asking again works and is stored.
     send(page, "Count quickly")
-    expect(page.locator(".message.ai .bubble")).to_have_text(["Echo: Count quickly"])
+    expect(page.locator(".message.ai .bubble")).to_have_text([SLOW, "Echo: Count quickly"])
     page.reload()
     page.wait_for_selector("body.ready")
-    expect(page.locator(".message.user")).to_have_text(["Count quickly"])
+    expect(page.locator(".message.user")).to_have_text(["Count slowly", "Count quickly"])
 
 
 def test_stopped_answer_retry_asks_again(page: Page, app_server, gemini, unique):
     open_app(page, app_server.url)
     register(page, unique("retry"))
-    gemini.fake.push(Behavior(text=SLOW, chunk_delay=0.25))
+    finished = gemini.fake.finished_streams
+    gemini.fake.push(Behavior(text=SLOW, chunk_delay=0.1))
     send(page, "Please repeat")
     expect(page.locator(".message.ai .bubble").last).to_contain_text("token2")
     page.keyboard.press("Escape")  # Escape stops too
     expect(page.locator(".message.ai.stopped")).to_be_visible()
+    _wait_until_written(gemini, finished)  # until then the conversation is busy (409)
     page.locator(".message.ai.stopped").get_by_role("button", name="Retry").click()
     expect(page.locator(".message.ai .bubble")).to_have_text(["Echo: Please repeat"])
     expect(page.locator(".message.user")).to_have_text(["Please repeat"])

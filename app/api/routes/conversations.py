@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from app import crud
 from app.api.deps import CurrentUser, Responses, SessionDep, StateDep
+from app.chat.tree import message_page
 from app.core.db import write_transaction
 from app.schemas import (
     ConversationOut,
@@ -16,7 +17,6 @@ from app.schemas import (
     ConversationPatch,
     ConversationSummary,
     ErrorOut,
-    MessageOut,
     MessagePage,
     SessionOut,
 )
@@ -115,14 +115,9 @@ def list_messages(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
 ) -> MessagePage:
-    """Messages oldest first; `before=<id>` pages back through older ones."""
+    """The branch being viewed (root → current leaf), oldest first, each message with its
+    versions; `before=<id>` pages back through older ones."""
     conv = crud.get_conversation(session, user_id=user.id, conversation_id=conversation_id)
     if conv is None:
         raise _not_found()
-    rows, has_more = crud.list_messages(
-        session, conversation_id=conversation_id, limit=limit, before=before
-    )
-    return MessagePage(
-        items=[MessageOut.model_validate(m) for m in rows],
-        has_more=has_more,
-    )
+    return message_page(session, conv, limit=limit, before=before)
