@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await app.state.services.turns.summaries.aclose()
             # The Gemini client's pooled connections belong to this event loop: close
             # them on it, before the loop goes away.
             aclose = getattr(model, "aclose", None)

@@ -17,6 +17,7 @@ from app import crud
 from app.chat.chain import ChatChain, Reply, TurnError
 from app.chat.history import ConversationHistory, Window
 from app.chat.llm import model_info
+from app.chat.summary import Summariser
 from app.core import ratelimit
 from app.core.config import Settings
 from app.core.db import write_transaction
@@ -66,6 +67,9 @@ class TurnService:
         self.chat_limit = ratelimit.Limit("chat-minute", settings.chat_rate_per_minute, 60)
         self.daily_limit = ratelimit.Limit("chat-day", settings.daily_message_quota, 86_400)
         self.model_name = model_info(settings).name
+        self.summaries = Summariser(
+            settings, factory, chain.model, self.model_name, chain.deadline_seconds
+        )
         # A lease must outlive the slowest successful turn and expire soon after a crash.
         self.lease_ttl = timedelta(seconds=chain.deadline_seconds + 600)
 
@@ -157,7 +161,9 @@ class TurnService:
         """Save the exchange and release the lease in one transaction. Shielded: a client
         that disconnects now can't leave half of it written."""
         with anyio.CancelScope(shield=True):
-            return await anyio.to_thread.run_sync(self._finish, plan, reply)
+            done = await anyio.to_thread.run_sync(self._finish, plan, reply)
+        self.summaries.schedule(plan.conversation_id)
+        return done
 
     def _finish(self, plan: TurnPlan, reply: Reply) -> TurnDone:
         title = auto_title(plan.input_text) if plan.retitle else None
