@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.deps import AppState
-from app.api.routes import auth, chat, conversations, health
+from app.api.routes import auth, chat, conversations, health, memory
 from app.chat.chain import ChatChain
 from app.chat.llm import build_chat_model
 from app.chat.turns import TurnService
@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(auth.router)
     app.include_router(conversations.router)
+    app.include_router(memory.router)
     app.include_router(chat.router)
     app.include_router(health.router)
     _install_error_handlers(app)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from langchain_core.chat_history import BaseChatMessageHistory
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 from app import crud
 from app.core.db import write_transaction
 from app.models import Conversation, Message, Summary
+from app.schemas import MemoryOut, SummaryOut, WindowOut
 
 # How far beyond the window's message cap a turn looks for the summary, in messages. In
 # steady state the summary ends just above the window; this allows for a summariser that
@@ -55,8 +56,6 @@ class Memory:
     summary: Summary | None
     window: list[Message]
     loaded_rows: int = 0
-    # The branch as loaded, newest first (the window, then what lies above it).
-    path: list[Message] = field(default_factory=list, repr=False)
 
     @property
     def window_tokens(self) -> int:
@@ -141,7 +140,7 @@ def load_memory(
     )
     summary = newest_summary_on(session, conversation_id, path)
     chosen = select_window(after_summary(path, summary), window)
-    return Memory(summary=summary, window=chosen, loaded_rows=len(path), path=path)
+    return Memory(summary=summary, window=chosen, loaded_rows=len(path))
 
 
 def covered_count(session: Session, conversation_id: uuid.UUID, message_id: int) -> int:
@@ -154,6 +153,32 @@ def covered_count(session: Session, conversation_id: uuid.UUID, message_id: int)
     up = aliased(Message)
     path = path.union_all(select(up.id, up.parent_id).where(up.id == path.c.parent_id))
     return session.scalar(select(func.count(literal(1))).select_from(path)) or 0
+
+
+def remembered(session: Session, conv: Conversation, window: Window) -> MemoryOut:
+    """What the next turn on the branch being viewed would send, described."""
+    memory = load_memory(session, conv.id, conv.current_leaf_id, window)
+    summary = None
+    if memory.summary is not None:
+        s = memory.summary
+        summary = SummaryOut(
+            content=s.content,
+            through_message_id=s.through_message_id,
+            covered_messages=covered_count(session, conv.id, s.through_message_id),
+            token_estimate=s.token_estimate,
+            model=s.model,
+            input_tokens=s.input_tokens,
+            output_tokens=s.output_tokens,
+            created_at=s.created_at,
+        )
+    return MemoryOut(
+        summary=summary,
+        window=WindowOut(
+            messages=len(memory.window),
+            tokens=memory.window_tokens,
+            first_message_id=memory.window[0].id if memory.window else None,
+        ),
+    )
 
 
 class ConversationHistory(BaseChatMessageHistory):
