@@ -136,7 +136,8 @@ class Summariser:
         self.factory = factory
         self.runnable = PROMPT | model
         self.model_name = model_name
-        self.enabled = settings.summary_every_turns > 0
+        # The offline demo model can't summarise: it would store its canned answer.
+        self.enabled = settings.summary_every_turns > 0 and settings.model_mode == "gemini"
         self.min_messages = 2 * settings.summary_every_turns
         # The summariser keeps the window; a turn may send up to the hard limits.
         self.keep = Window(settings.history_token_budget // 2, settings.summary_keep_messages)

@@ -16,13 +16,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app import crud
-from app.chat.history import SUMMARY_FRAME
+from app.chat.history import SUMMARY_FRAME, Window
 from app.chat.llm import build_chat_model
-from app.chat.summary import SUMMARY_INSTRUCTIONS, Summariser
+from app.chat.summary import SUMMARY_INSTRUCTIONS, Summariser, bounded, plan_job
 from app.core.config import Settings
 from app.core.db import make_engine, make_session_factory, write_transaction
 from app.main import create_app
-from app.models import Conversation, Summary
+from app.models import Conversation, Message, Summary
 from tests.app.conftest import Account, messages_of, new_conversation, register
 from tests.fakes.fake_gemini import SUMMARY_MARKER, Behavior, FakeGemini
 
@@ -76,6 +76,41 @@ def memory(client: TestClient, account: Account, conv: str) -> dict:
 
 def test_the_fake_recognises_our_summary_prompt() -> None:
     assert SUMMARY_INSTRUCTIONS.startswith(SUMMARY_MARKER)
+
+
+def _branch(count: int, tokens: int = 10) -> list[Message]:
+    """A branch of `count` alternating messages, newest first, ids 1..count."""
+    return [
+        Message(id=i, role="user" if i % 2 else "ai", content=f"m{i}", token_estimate=tokens)
+        for i in range(count, 0, -1)
+    ]
+
+
+def test_plan_folds_what_left_the_window_once_enough_waits() -> None:
+    keep = Window(token_budget=1000, max_messages=4)
+    assert plan_job(_branch(6), None, keep, min_messages=4) is None  # 2 outside
+    job = plan_job(_branch(8), None, keep, min_messages=4)
+    assert [m.id for m in job.messages] == [1, 2, 3, 4]
+    previous = Summary(through_message_id=4, content="s")
+    assert plan_job(_branch(10), previous, keep, min_messages=4) is None  # 2 after it
+    job = plan_job(_branch(12), previous, keep, min_messages=4)
+    assert job.previous is previous and [m.id for m in job.messages] == [5, 6, 7, 8]
+
+
+def test_plan_batches_end_before_a_question_and_skip_answers_being_written() -> None:
+    keep = Window(token_budget=35, max_messages=4)  # a batch holds at most 35 tokens
+    job = plan_job(_branch(12), None, keep, min_messages=2)
+    assert [m.id for m in job.messages] == [1, 2]  # 3 messages fit; the 3rd is a question
+    branch = _branch(12)
+    branch[-3].state = "streaming"  # message 3
+    job = plan_job(branch, None, Window(1000, 4), min_messages=2)
+    assert [m.id for m in job.messages] == [1, 2]
+
+
+def test_a_summary_is_cut_to_its_budget_at_a_line_break() -> None:
+    text = "\n".join(f"line {i} " + "x" * 30 for i in range(20))
+    cut = bounded(text, 50)  # 200 characters
+    assert len(cut) <= 200 and text.startswith(cut) and cut.endswith("x")
 
 
 def test_summary_is_written_after_enough_turns_and_then_sent(
@@ -145,7 +180,8 @@ def test_a_fact_from_turn_one_reaches_the_model_at_turn_40(
         assert len(history) <= settings.history_max_messages
         assert sum(crud.estimate_tokens(t) for t in history) <= settings.history_token_budget
         summary_part = request.system_text.removeprefix(settings.default_system_prompt)
-        assert crud.estimate_tokens(summary_part) <= settings.summary_max_tokens + 30
+        frame = crud.estimate_tokens(SUMMARY_FRAME) + 1
+        assert crud.estimate_tokens(summary_part) <= settings.summary_max_tokens + frame
 
 
 @pytest.mark.parametrize("status", [500, 429])
