@@ -29,10 +29,11 @@ from app.core.db import write_transaction
 from app.models import Conversation, Message, Summary
 from app.schemas import MemoryOut, SummaryOut, WindowOut
 
-# How far beyond the window's message cap a turn looks for the summary, in messages. In
-# steady state the summary ends just above the window; this allows for a summariser that
-# failed for a few dozen turns, or a branch that forked a little above the window. Beyond
-# it a turn sends the window alone until the summariser (which looks further) catches up.
+# How far beyond the window's message cap a turn looks for the summary, in messages (ids
+# only). In steady state the summary ends inside the window's reach; this allows for a
+# summariser that failed for a few dozen turns, or a branch that forked a little above the
+# window. Beyond it a turn sends the window alone until the summariser (which looks
+# further) catches up.
 SUMMARY_SCAN_MESSAGES = 64
 
 SUMMARY_FRAME = (
@@ -98,22 +99,53 @@ def select_window(newest_first: Sequence[Message], window: Window) -> list[Messa
 
 
 def newest_summary_on(
-    session: Session, conversation_id: uuid.UUID, path: Sequence[Message]
+    session: Session, conversation_id: uuid.UUID, path_ids: Sequence[int]
 ) -> Summary | None:
-    """The summary covering the most of `path` (a branch, newest first): the one whose last
-    covered message is nearest the leaf. Ids grow from the root to the leaves, so that is
-    the largest through_message_id on the path. One indexed IN query."""
-    if not path:
+    """The summary covering the most of a branch (`path_ids`, any part of it): the one
+    whose last covered message is nearest the leaf. Ids grow from the root to the leaves,
+    so that is the largest through_message_id on the path. One indexed IN query."""
+    if not path_ids:
         return None
     return session.scalar(
         select(Summary)
         .where(
             Summary.conversation_id == conversation_id,
-            Summary.through_message_id.in_([m.id for m in path]),
+            Summary.through_message_id.in_(list(path_ids)),
         )
         .order_by(Summary.through_message_id.desc(), Summary.id.desc())
         .limit(1)
     )
+
+
+def ids_above(
+    session: Session, conversation_id: uuid.UUID, message_id: int, limit: int
+) -> list[int]:
+    """The ids of `message_id` and up to `limit - 1` of its ancestors, newest first: the
+    walk of `crud.path_to` without loading the messages."""
+    anchor = select(Message.id, Message.parent_id, literal(0).label("depth")).where(
+        Message.id == message_id, Message.conversation_id == conversation_id
+    )
+    walk = anchor.cte("above", recursive=True)
+    up = aliased(Message)
+    walk = walk.union_all(
+        select(up.id, up.parent_id, walk.c.depth + 1).where(
+            up.id == walk.c.parent_id, walk.c.depth < limit - 1
+        )
+    )
+    return list(session.scalars(select(walk.c.id).order_by(walk.c.depth)))
+
+
+def summary_for(
+    session: Session, conversation_id: uuid.UUID, path: Sequence[Message], limit: int
+) -> Summary | None:
+    """The newest valid summary for the branch whose newest messages are `path` (loaded
+    with `limit`). In steady state it ends inside `path`; if not, and the branch goes on
+    above, SUMMARY_SCAN_MESSAGES more ids are walked (ids only) to find it."""
+    summary = newest_summary_on(session, conversation_id, [m.id for m in path])
+    if summary is None and len(path) == limit and path[-1].parent_id is not None:
+        further = ids_above(session, conversation_id, path[-1].parent_id, SUMMARY_SCAN_MESSAGES)
+        summary = newest_summary_on(session, conversation_id, further)
+    return summary
 
 
 def after_summary(path: Sequence[Message], summary: Summary | None) -> list[Message]:
@@ -130,15 +162,12 @@ def load_memory(
     session: Session, conversation_id: uuid.UUID, leaf_id: int | None, window: Window
 ) -> Memory:
     """The summary and window for the branch ending at `leaf_id`. Bounded cost: one walk of
-    at most max_messages + SUMMARY_SCAN_MESSAGES rows up the tree and one summary lookup,
-    whatever the conversation's length or number of branches."""
-    path = crud.path_to(
-        session,
-        conversation_id=conversation_id,
-        leaf_id=leaf_id,
-        limit=window.max_messages + SUMMARY_SCAN_MESSAGES,
-    )
-    summary = newest_summary_on(session, conversation_id, path)
+    max_messages + 1 messages up the tree and one summary lookup (plus a walk of at most
+    SUMMARY_SCAN_MESSAGES ids when the summary lies further up), whatever the
+    conversation's length or number of branches."""
+    limit = window.max_messages + 1
+    path = crud.path_to(session, conversation_id=conversation_id, leaf_id=leaf_id, limit=limit)
+    summary = summary_for(session, conversation_id, path, limit)
     chosen = select_window(after_summary(path, summary), window)
     return Memory(summary=summary, window=chosen, loaded_rows=len(path))
 
@@ -184,8 +213,8 @@ def remembered(session: Session, conv: Conversation, window: Window) -> MemoryOu
 class ConversationHistory(BaseChatMessageHistory):
     """History of one conversation's branch: the path from the root to `leaf_id` (default:
     the leaf the conversation is viewing). `messages` is the summary and the window, not the
-    whole log: what a turn loads is bounded by `window.max_messages + SUMMARY_SCAN_MESSAGES`
-    rows, whatever the conversation's length or number of versions."""
+    whole log: what a turn loads is bounded by `window.max_messages + 1` messages (see
+    load_memory), whatever the conversation's length or number of versions."""
 
     def __init__(
         self,

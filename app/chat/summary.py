@@ -29,12 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import crud
 from app.chat.chain import classify, usage_of
-from app.chat.history import (
-    Window,
-    after_summary,
-    newest_summary_on,
-    select_window,
-)
+from app.chat.history import Window, after_summary, newest_summary_on, select_window
 from app.core.config import Settings
 from app.core.db import write_transaction
 from app.models import Conversation, Message, Summary, utcnow
@@ -141,6 +136,7 @@ class Summariser:
         self.min_messages = 2 * settings.summary_every_turns
         # The summariser keeps the window; a turn may send up to the hard limits.
         self.keep = Window(settings.history_token_budget // 2, settings.summary_keep_messages)
+        self.reach = settings.history_max_messages + 1
         self.scan = settings.history_max_messages + CATCH_UP_MESSAGES
         self.max_tokens = settings.summary_max_tokens
         self.retries = settings.summary_retries
@@ -173,6 +169,9 @@ class Summariser:
     async def run(self, conversation_id: uuid.UUID) -> None:
         """Fold what waits outside the window, in as many bounded calls as it takes. Never
         raises for a model failure: the next turn's run tries again."""
+        # Most turns leave nothing to fold: find that out with reads alone, no lease.
+        if await anyio.to_thread.run_sync(self._plan, conversation_id) is None:
+            return
         lease = await anyio.to_thread.run_sync(self._acquire, conversation_id)
         try:
             while lease is not None:
@@ -258,10 +257,17 @@ class Summariser:
             leaf = session.scalar(
                 select(Conversation.current_leaf_id).where(Conversation.id == conversation_id)
             )
+            # What a turn loads first; further up (up to CATCH_UP_MESSAGES) only when the
+            # summary isn't there: a lagging summariser or a conversation older than them.
             path = crud.path_to(
-                session, conversation_id=conversation_id, leaf_id=leaf, limit=self.scan
+                session, conversation_id=conversation_id, leaf_id=leaf, limit=self.reach
             )
-            previous = newest_summary_on(session, conversation_id, path)
+            previous = newest_summary_on(session, conversation_id, [m.id for m in path])
+            if previous is None and len(path) == self.reach:
+                path = crud.path_to(
+                    session, conversation_id=conversation_id, leaf_id=leaf, limit=self.scan
+                )
+                previous = newest_summary_on(session, conversation_id, [m.id for m in path])
         return plan_job(path, previous, self.keep, self.min_messages)
 
     @staticmethod

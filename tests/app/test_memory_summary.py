@@ -373,3 +373,33 @@ def test_summaries_can_be_turned_off(
         assert fake.summary_requests == []
         # The window alone: the newest 8 messages, as before summaries existed.
         assert fake.chat_requests[-1].texts[0] == "q2"
+
+
+def test_a_turn_finds_a_summary_above_its_window_within_the_scan(
+    settings_factory: Callable[..., Settings], fake: FakeGemini
+) -> None:
+    """A summariser that lagged: the summary ends 20 messages above the leaf, beyond the
+    8 messages a turn loads; the turn still finds it (walking ids only) and sends it, with
+    the newest 8 messages after it."""
+    from app.chat.history import Window, load_memory
+
+    settings = settings_factory(**SMALL)
+    with TestClient(create_app(settings)) as client:
+        user = register(client, "ana")
+        conv = new_conversation(client, user)
+        ids = _fill(settings, conv, 30)
+        factory = client.app.state.services.session_factory
+        with write_transaction(factory) as session:
+            session.add(
+                Summary(
+                    conversation_id=uuid.UUID(conv),
+                    through_message_id=ids[9],
+                    content="the early part",
+                    token_estimate=4,
+                )
+            )
+        with factory() as session:
+            memory = load_memory(session, uuid.UUID(conv), ids[-1], Window(6000, 8))
+        assert memory.summary is not None and memory.summary.through_message_id == ids[9]
+        assert [m.id for m in memory.window] == ids[-8:]
+        assert memory.loaded_rows == 9
