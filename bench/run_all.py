@@ -8,7 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ["chat_throughput", "history_scaling", "stream_latency", "memory"]
+BENCHMARKS = ["chat_throughput", "history_scaling", "memory_recall", "stream_latency", "memory"]
 
 
 def main() -> int:

@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     # messages of the branch are folded into a running summary, at most every
     # summary_every_turns turns (0 turns it off). Until they are folded they are still sent,
     # within the two limits above (see summary_keep_messages).
-    history_window_messages: int = Field(default=12, ge=2, le=1000)
+    history_window_messages: int = Field(default=6, ge=2, le=1000)
     summary_every_turns: int = Field(default=4, ge=0, le=100)
     summary_max_tokens: int = Field(default=800, ge=50, le=20_000)
     # Retries after a failed summary call (each call also gets the client's own attempts),
