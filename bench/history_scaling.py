@@ -30,6 +30,7 @@ from bench.harness import (
     register_and_login,
     script_fake,
 )
+from tests.fakes.fake_gemini import SUMMARY_MARKER
 
 SIZES = (50, 1000, 5000)
 # Realistic chat messages: ~60 words (~80 tokens) each.
@@ -76,20 +77,25 @@ def seed(db_path: str, conversation_id: str, count: int) -> None:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-def turn_latencies(url: str, headers: dict, db: str, size: int, turns: int) -> list[float]:
-    """One turn in each of `turns` conversations seeded with `size` messages, so every
-    measured turn sees exactly that much stored history."""
-    out = []
+def turn_latencies(
+    url: str, headers: dict, db: str, sizes: tuple[int, ...], turns: int
+) -> dict[int, list[float]]:
+    """`turns` rounds; each seeds one conversation of every size and measures one turn in
+    each, so every measured turn sees exactly that much stored history, and all sizes are
+    measured against the same, growing database (what differs is the conversation's length,
+    not the file's size)."""
+    out: dict[int, list[float]] = {size: [] for size in sizes}
     with httpx.Client(base_url=url, timeout=30) as client:
         for i in range(turns):
-            conv = client.post("/session", headers=headers).json()["sessionId"]
-            seed(db, conv, size)
-            start = time.perf_counter()
-            r = client.post(
-                "/chat", headers=headers, json={"conversationId": conv, "message": f"q{i}"}
-            )
-            out.append(time.perf_counter() - start)
-            assert r.status_code == 200, r.text
+            for size in sizes:
+                conv = client.post("/session", headers=headers).json()["sessionId"]
+                seed(db, conv, size)
+                start = time.perf_counter()
+                r = client.post(
+                    "/chat", headers=headers, json={"conversationId": conv, "message": f"q{i}"}
+                )
+                out[size].append(time.perf_counter() - start)
+                assert r.status_code == 200, r.text
     return out
 
 
@@ -139,30 +145,38 @@ def main() -> None:
         db = str(app.data_dir / "chatbot.db")
         with httpx.Client(base_url=app.url, timeout=30) as client:
             headers = register_and_login(client, "historian")
-            turn_latencies(app.url, headers, db, 10, 5)  # warm-up
+            turn_latencies(app.url, headers, db, (10,), 5)  # warm-up
+            script_fake(gemini, text="ok")
+            latencies = turn_latencies(app.url, headers, db, SIZES, args.turns)
+            sent = [
+                r
+                for r in fake_requests(gemini)
+                if not "".join(
+                    p.get("text", "") for p in r["body"]["systemInstruction"]["parts"]
+                ).startswith(SUMMARY_MARKER)
+            ]
             for size in SIZES:
-                script_fake(gemini, text="ok")
-                lat = turn_latencies(app.url, headers, db, size, args.turns)
-                sent = fake_requests(gemini)
-                # The history: every content but the new question; the summary rides in
-                # the system instruction after the system prompt.
+                # This size's requests (round-robin order); the history is every content
+                # but the new question; the summary rides in the system instruction after
+                # the system prompt.
+                mine = sent[SIZES.index(size) :: len(SIZES)]
                 chars = [
                     sum(
                         len(p.get("text", ""))
                         for c in r["body"]["contents"][:-1]
                         for p in c["parts"]
                     )
-                    for r in sent
+                    for r in mine
                 ]
                 summary_chars = [
                     sum(len(p.get("text", "")) for p in r["body"]["systemInstruction"]["parts"][1:])
-                    for r in sent
+                    for r in mine
                 ]
-                msgs = [len(r["body"]["contents"]) - 1 for r in sent]
+                msgs = [len(r["body"]["contents"]) - 1 for r in mine]
                 rows.append(
                     {
                         "stored_messages": size,
-                        "median_turn_ms": round(statistics.median(lat) * 1000, 2),
+                        "median_turn_ms": round(statistics.median(latencies[size]) * 1000, 2),
                         "history_messages_sent_max": max(msgs),
                         "est_history_tokens_sent_max": max(chars) // 4,
                         "est_summary_tokens_sent_max": max(summary_chars) // 4,
