@@ -134,7 +134,8 @@ class Summariser:
         # The offline demo model can't summarise: it would store its canned answer.
         self.enabled = settings.summary_every_turns > 0 and settings.model_mode == "gemini"
         self.min_messages = 2 * settings.summary_every_turns
-        # The summariser keeps the window; a turn may send up to the hard limits.
+        # What stays verbatim: the newest messages within half the token budget, so that
+        # those waiting to be folded still fit the budget a turn sends.
         self.keep = Window(settings.history_token_budget // 2, settings.summary_keep_messages)
         self.reach = settings.history_max_messages + 1
         self.scan = settings.history_max_messages + CATCH_UP_MESSAGES
