@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app import __version__
 from app.accounts.service import AccountService
 from app.api.deps import AppState
-from app.api.routes import auth, chat, conversations, health
+from app.api.routes import auth, chat, conversations, health, memory
 from app.chat.chain import ChatChain
 from app.chat.llm import build_chat_model
 from app.chat.turns import TurnService
@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # Answers still being written finish (within the grace period) or are saved
             # as interrupted, before the model client and the database go away.
             await app.state.services.turns.drain()
+            await app.state.services.turns.summaries.aclose()
             # The Gemini client's pooled connections belong to this event loop: close
             # them on it, before the loop goes away.
             aclose = getattr(model, "aclose", None)
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(auth.router)
     app.include_router(conversations.router)
+    app.include_router(memory.router)
     app.include_router(chat.router)
     app.include_router(health.router)
     _install_error_handlers(app)

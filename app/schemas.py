@@ -294,3 +294,32 @@ class ExportOut(BaseModel):
     user: MeOut
     exported_at: datetime
     conversations: list[ExportConversation]
+
+
+# -- memory --------------------------------------------------------------------------------
+class SummaryOut(BaseModel):
+    """The running summary a turn on this branch sends, and what it covers."""
+
+    content: str
+    through_message_id: int  # the last message it covers (root → this one)
+    covered_messages: int
+    token_estimate: int
+    model: str | None
+    input_tokens: int | None
+    output_tokens: int | None
+    created_at: datetime
+
+
+class WindowOut(BaseModel):
+    """The messages a turn sends verbatim, after the summary."""
+
+    messages: int
+    tokens: int  # estimated
+    first_message_id: int | None
+
+
+class MemoryOut(BaseModel):
+    """What the assistant remembers of the branch being viewed."""
+
+    summary: SummaryOut | None
+    window: WindowOut

@@ -1,10 +1,11 @@
-"""History scaling: median turn latency and what is sent to the model at 10, 1,000 and 5,000
-stored messages (one worker, sequential turns, fake model answering instantly). Once the
-window is full, latency stays flat and what is sent never exceeds the budget.
+"""History scaling: median turn latency and what is sent to the model at 50, 1,000 and 5,000
+stored messages (one worker, sequential turns, fake model answering instantly). Each seeded
+conversation is in the steady state long memory keeps it in: a running summary covers all
+but the newest HISTORY_WINDOW_MESSAGES messages. Latency stays flat, and what is sent never
+exceeds the window's token budget plus the summary's.
 
-Also measures what a running summary of older turns would save: the CPU cost of one model
-call through the real LangChain Gemini client with the full window versus a summary
-message plus the last few turns.
+Also measures the CPU of one model call through the real LangChain Gemini client with the
+full window versus a summary message plus the last few turns.
 
     python -m bench.history_scaling [--turns 30]
 """
@@ -20,6 +21,7 @@ import uuid
 
 import httpx
 
+from app.chat.history import SUMMARY_FRAME
 from bench.harness import (
     emit,
     fake_gemini,
@@ -27,11 +29,15 @@ from bench.harness import (
     gunicorn_app,
     script_fake,
 )
+from tests.fakes.fake_gemini import SUMMARY_MARKER
 from tests.helpers.accounts import register_and_login
 
-SIZES = (10, 1000, 5000)
+SIZES = (50, 1000, 5000)
 # Realistic chat messages: ~60 words (~80 tokens) each.
 MESSAGE = ("Here is a typical message in a long conversation about planning a trip, " * 6).strip()
+# The seeded summary: ~600 tokens, the size a long conversation's summary settles at.
+SUMMARY = "\n".join(f"- the user said point {i}: {MESSAGE[:80]}" for i in range(24))
+KEEP = 6  # HISTORY_WINDOW_MESSAGES' default
 
 
 def seed(db_path: str, conversation_id: str, count: int) -> None:
@@ -57,22 +63,39 @@ def seed(db_path: str, conversation_id: str, count: int) -> None:
             " WHERE conversation_id = conversations.id) WHERE id = ?",
             (conv,),
         )
+        if count > KEEP:  # the summary covers all but the newest KEEP messages
+            db.execute(
+                "INSERT INTO summaries (conversation_id, through_message_id, content,"
+                " token_estimate, model, created_at) SELECT ?, id, ?, ?, 'seed',"
+                " CURRENT_TIMESTAMP FROM messages WHERE conversation_id = ?"
+                " ORDER BY id DESC LIMIT 1 OFFSET ?",
+                (conv, SUMMARY, len(SUMMARY) // 4, conv, KEEP),
+            )
+    with sqlite3.connect(db_path) as db:
+        # Seeding thousands of rows fills the WAL; without this the measured turn's commit
+        # would pay for checkpointing them, which no real turn does.
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-def turn_latencies(url: str, headers: dict, db: str, size: int, turns: int) -> list[float]:
-    """One turn in each of `turns` conversations seeded with `size` messages, so every
-    measured turn sees exactly that much stored history."""
-    out = []
+def turn_latencies(
+    url: str, headers: dict, db: str, sizes: tuple[int, ...], turns: int
+) -> dict[int, list[float]]:
+    """`turns` rounds; each seeds one conversation of every size and measures one turn in
+    each, so every measured turn sees exactly that much stored history, and all sizes are
+    measured against the same, growing database (what differs is the conversation's length,
+    not the file's size)."""
+    out: dict[int, list[float]] = {size: [] for size in sizes}
     with httpx.Client(base_url=url, timeout=30) as client:
         for i in range(turns):
-            conv = client.post("/session", headers=headers).json()["sessionId"]
-            seed(db, conv, size)
-            start = time.perf_counter()
-            r = client.post(
-                "/chat", headers=headers, json={"conversationId": conv, "message": f"q{i}"}
-            )
-            out.append(time.perf_counter() - start)
-            assert r.status_code == 200, r.text
+            for size in sizes:
+                conv = client.post("/session", headers=headers).json()["sessionId"]
+                seed(db, conv, size)
+                start = time.perf_counter()
+                r = client.post(
+                    "/chat", headers=headers, json={"conversationId": conv, "message": f"q{i}"}
+                )
+                out[size].append(time.perf_counter() - start)
+                assert r.status_code == 200, r.text
     return out
 
 
@@ -122,26 +145,45 @@ def main() -> None:
         db = str(app.data_dir / "chatbot.db")
         with httpx.Client(base_url=app.url, timeout=30) as client:
             headers = register_and_login(client, "historian").headers
-            turn_latencies(app.url, headers, db, 10, 5)  # warm-up
+            turn_latencies(app.url, headers, db, (10,), 5)  # warm-up
+            script_fake(gemini, text="ok")
+            latencies = turn_latencies(app.url, headers, db, SIZES, args.turns)
+            sent = [
+                r
+                for r in fake_requests(gemini)
+                if not "".join(
+                    p.get("text", "") for p in r["body"]["systemInstruction"]["parts"]
+                ).startswith(SUMMARY_MARKER)
+            ]
             for size in SIZES:
-                script_fake(gemini, text="ok")
-                lat = turn_latencies(app.url, headers, db, size, args.turns)
-                sent = fake_requests(gemini)
+                # This size's requests (round-robin order); the history is every content
+                # but the new question; the summary rides in the system instruction after
+                # the system prompt.
+                mine = sent[SIZES.index(size) :: len(SIZES)]
                 chars = [
-                    sum(len(p.get("text", "")) for c in r["body"]["contents"] for p in c["parts"])
-                    for r in sent
+                    sum(
+                        len(p.get("text", ""))
+                        for c in r["body"]["contents"][:-1]
+                        for p in c["parts"]
+                    )
+                    for r in mine
                 ]
-                msgs = [len(r["body"]["contents"]) - 1 for r in sent]  # minus the new question
+                summary_chars = [
+                    sum(len(p.get("text", "")) for p in r["body"]["systemInstruction"]["parts"][1:])
+                    for r in mine
+                ]
+                msgs = [len(r["body"]["contents"]) - 1 for r in mine]
                 rows.append(
                     {
                         "stored_messages": size,
-                        "median_turn_ms": round(statistics.median(lat) * 1000, 2),
+                        "median_turn_ms": round(statistics.median(latencies[size]) * 1000, 2),
                         "history_messages_sent_max": max(msgs),
-                        "chars_sent_max": max(chars),
-                        "est_tokens_sent_max": max(chars) // 4,
+                        "est_history_tokens_sent_max": max(chars) // 4,
+                        "est_summary_tokens_sent_max": max(summary_chars) // 4,
                     }
                 )
         budget = int(app.env.get("HISTORY_TOKEN_BUDGET", 6000))
+        summary_budget = int(app.env.get("SUMMARY_MAX_TOKENS", 800))
         saving = summary_saving(
             gemini, window_messages=max(r["history_messages_sent_max"] for r in rows)
         )
@@ -151,10 +193,15 @@ def main() -> None:
         {
             "rows": rows,
             "token_budget": budget,
-            "latency_ratio_5000_vs_1000": round(
-                by_size[5000]["median_turn_ms"] / by_size[1000]["median_turn_ms"], 3
+            "summary_token_budget": summary_budget,
+            "latency_ratio_5000_vs_50": round(
+                by_size[5000]["median_turn_ms"] / by_size[50]["median_turn_ms"], 3
             ),
-            "within_budget": all(r["est_tokens_sent_max"] <= budget for r in rows),
+            "within_budget": all(
+                r["est_history_tokens_sent_max"] <= budget
+                and r["est_summary_tokens_sent_max"] <= summary_budget + len(SUMMARY_FRAME) // 4 + 1
+                for r in rows
+            ),
             "running_summary": saving,
         },
     )

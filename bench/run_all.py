@@ -13,6 +13,7 @@ BENCHMARKS = [
     "turn_profile",
     "chat_throughput",
     "history_scaling",
+    "memory_recall",
     "stream_latency",
     "memory",
 ]

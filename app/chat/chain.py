@@ -99,6 +99,7 @@ def usage_of(message: BaseMessage) -> Usage | None:
 
 class ChatChain:
     def __init__(self, model: BaseChatModel, timeout_seconds: float, attempts: int) -> None:
+        self.model = model  # also writes the running summaries (app/chat/summary.py)
         self.runnable: Runnable = PROMPT | model
         # The client's own timeout applies per attempt; this bounds the whole call.
         self.deadline_seconds = timeout_seconds * attempts + 5

@@ -192,6 +192,10 @@ class Generation:
 
     def _resolve(self, state: str, error: TurnError | None) -> None:
         started = self.started_rows
+        if started is not None:
+            # The turn is stored (done, stopped or failed midway): fold what left the
+            # window into the summary, in the background.
+            self.service.summaries.schedule(self.plan.conversation_id)
         if started is None:
             self._set(self.started, error or TurnError(502, "The model failed to answer"))
         done = None

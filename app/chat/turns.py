@@ -19,6 +19,7 @@ from app.chat.chain import ChatChain, TurnError
 from app.chat.generation import Generation
 from app.chat.history import ConversationHistory, Window
 from app.chat.llm import model_info
+from app.chat.summary import Summariser
 from app.core import ratelimit
 from app.core.config import Settings
 from app.core.db import write_transaction
@@ -66,6 +67,9 @@ class TurnService:
         self.chat_limit = ratelimit.Limit("chat-minute", settings.chat_rate_per_minute, 60)
         self.daily_limit = ratelimit.Limit("chat-day", settings.daily_message_quota, 86_400)
         self.model_name = model_info(settings).name
+        self.summaries = Summariser(
+            settings, factory, chain.model, self.model_name, chain.deadline_seconds
+        )
         # A heartbeat, not a worst case: the running turn renews it (generation.py), so a
         # dead worker's conversation is free again within this long.
         self.lease_ttl = timedelta(seconds=settings.turn_lease_seconds)

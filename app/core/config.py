@@ -69,6 +69,17 @@ class Settings(BaseSettings):
     # never more than history_max_messages of them (the SDK's per-message CPU cost).
     history_token_budget: int = Field(default=6000, ge=100, le=1_000_000)
     history_max_messages: int = Field(default=24, ge=2, le=1000)
+    # Long memory (app/chat/summary.py): the verbatim window the summariser keeps; older
+    # messages of the branch are folded into a running summary, at most every
+    # summary_every_turns turns (0 turns it off). Until they are folded they are still sent,
+    # within the two limits above (see summary_keep_messages).
+    history_window_messages: int = Field(default=6, ge=2, le=1000)
+    summary_every_turns: int = Field(default=4, ge=0, le=100)
+    summary_max_tokens: int = Field(default=800, ge=50, le=20_000)
+    # Retries after a failed summary call (each call also gets the client's own attempts),
+    # waiting summary_retry_seconds, then twice that, ...
+    summary_retries: int = Field(default=2, ge=0, le=5)
+    summary_retry_seconds: float = Field(default=2.0, ge=0, le=300)
 
     # Answers in progress. A turn's lease lives this long unless renewed; the running turn
     # renews it every third of that, so a dead worker frees its conversation within it.
@@ -127,6 +138,14 @@ class Settings(BaseSettings):
                     "set MODEL_PROVIDER=demo to run the offline demo model on purpose"
                 )
         return self
+
+    @property
+    def summary_keep_messages(self) -> int:
+        """The verbatim window the summariser keeps. Between two summaries up to
+        2 x summary_every_turns more messages wait to be folded and are still sent, so the
+        window shrinks if history_max_messages would not leave room for them."""
+        room = self.history_max_messages - 2 * self.summary_every_turns
+        return max(2, min(self.history_window_messages, room))
 
     @property
     def is_production(self) -> bool:

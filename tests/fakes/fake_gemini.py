@@ -9,6 +9,10 @@ with the real wire format, records every request body, and can be told to fail
 (429/500/503 with Google's error JSON), hang, or stream slowly. Behaviours are queued:
 each request takes the next queued one, or the default when the queue is empty.
 
+Requests for the app's running summary (recognised by its instructions) have their own
+queue and default, and by default get a deterministic, bounded summary: the previous
+summary's lines plus one short line per new message, the oldest lines kept first.
+
 It also has a small control API (`/_fake/...`) so a test in another process — a browser
 test, a deployed host — can script it over HTTP.
 
@@ -86,6 +90,20 @@ class RecordedRequest:
         parts = (self.body.get("systemInstruction") or {}).get("parts", [])
         return "".join(p.get("text", "") for p in parts)
 
+    @property
+    def summary(self) -> bool:
+        """A request for the app's running summary, not a chat turn."""
+        return self.system_text.startswith(SUMMARY_MARKER)
+
+
+# The phrase that marks a summary request: the app's summary instructions start with it
+# (app/chat/summary.py).
+SUMMARY_MARKER = "You maintain the running summary of a conversation"
+# A summary answer keeps at most this many lines: the first SUMMARY_HEAD_LINES (the start
+# of the conversation) and the newest of the rest. Each line is at most ~90 characters.
+SUMMARY_MAX_LINES = 30
+SUMMARY_HEAD_LINES = 10
+
 
 class FakeGemini:
     """Holds the script and the record; `app` is the Starlette application."""
@@ -93,6 +111,8 @@ class FakeGemini:
     def __init__(self) -> None:
         self.default = Behavior()
         self.queue: deque[Behavior] = deque()
+        self.summary_default = Behavior()
+        self.summary_queue: deque[Behavior] = deque()
         self.requests: list[RecordedRequest] = []
         self.chunks_sent = 0
         self.finished_streams = 0
@@ -112,17 +132,33 @@ class FakeGemini:
         with self._lock:
             self.queue.extend(behaviors)
 
+    def push_summary(self, *behaviors: Behavior) -> None:
+        with self._lock:
+            self.summary_queue.extend(behaviors)
+
     def reset(self) -> None:
         with self._lock:
             self.default = Behavior()
             self.queue.clear()
+            self.summary_default = Behavior()
+            self.summary_queue.clear()
             self.requests.clear()
             self.chunks_sent = 0
             self.finished_streams = 0
 
-    def _next(self) -> Behavior:
+    def _next(self, summary: bool) -> Behavior:
         with self._lock:
+            if summary:
+                return self.summary_queue.popleft() if self.summary_queue else self.summary_default
             return self.queue.popleft() if self.queue else self.default
+
+    @property
+    def chat_requests(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if not r.summary]
+
+    @property
+    def summary_requests(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.summary]
 
     # -- the Gemini API --------------------------------------------------------------
     async def _model_call(self, request: Request) -> Response:
@@ -138,7 +174,7 @@ class FakeGemini:
         )
         with self._lock:
             self.requests.append(record)
-        behavior = self._next()
+        behavior = self._next(record.summary)
         if behavior.kind == "hang":
             # Holds the connection open the way a stuck upstream does.
             await asyncio.sleep(3600)
@@ -153,7 +189,10 @@ class FakeGemini:
                 },
                 status_code=behavior.status,
             )
-        text = behavior.text if behavior.text is not None else _echo(record)
+        if behavior.text is not None:
+            text = behavior.text
+        else:
+            text = _summary(record) if record.summary else _echo(record)
         prompt_tokens = max(1, len(json.dumps(body)) // 4)
         if not stream:
             if behavior.first_chunk_delay:
@@ -191,7 +230,10 @@ class FakeGemini:
         data = await request.json()
         if "default" in data:
             self.default = Behavior(**data["default"])
+        if "summary_default" in data:
+            self.summary_default = Behavior(**data["summary_default"])
         self.push(*(Behavior(**b) for b in data.get("queue", [])))
+        self.push_summary(*(Behavior(**b) for b in data.get("summary_queue", [])))
         return JSONResponse({"queued": len(self.queue)})
 
     async def _control_reset(self, request: Request) -> Response:
@@ -206,6 +248,27 @@ def _echo(record: RecordedRequest) -> str:
     texts = record.texts
     last = texts[-1] if texts else ""
     return f"Echo: {last}"
+
+
+def _between(text: str, start: str, end: str) -> str:
+    return text.partition(start)[2].partition(end)[0]
+
+
+def _summary(record: RecordedRequest) -> str:
+    """The previous summary's lines plus one line per new message (its first 80
+    characters), at most SUMMARY_MAX_LINES: deterministic, bounded, and it keeps what the
+    conversation started with, as a real summariser keeps the facts."""
+    request = record.texts[-1] if record.texts else ""
+    previous = _between(request, "<previous_summary>", "</previous_summary>")
+    lines = [line for line in previous.splitlines() if line.strip()]
+    for line in _between(request, "<new_messages>", "</new_messages>").splitlines():
+        for prefix, who in (("User: ", "user"), ("Assistant: ", "assistant")):
+            if line.startswith(prefix):
+                lines.append(f"- {who}: {line[len(prefix) :][:80]}")
+    if len(lines) > SUMMARY_MAX_LINES:
+        tail = SUMMARY_MAX_LINES - SUMMARY_HEAD_LINES
+        lines = lines[:SUMMARY_HEAD_LINES] + lines[-tail:]
+    return "\n".join(lines) or "(nothing to summarise)"
 
 
 def _response(piece: str, model: str, prompt_tokens: int, *, final: bool, full: str) -> dict:
