@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
 PASSWORD = "correct horse battery"
@@ -82,6 +82,13 @@ def login(page: Page, username: str, password: str = PASSWORD) -> None:
 def send(page: Page, text: str) -> None:
     page.fill("#composer-input", text)
     page.press("#composer-input", "Enter")
+
+
+def row_action(page: Page, row: Locator, action: str) -> None:
+    """Open a conversation row's "⋯" menu with the mouse and choose `action` (Rename, Delete)."""
+    row.hover()
+    row.locator(".conversation-more").click()
+    page.locator("#conversation-menu").get_by_role("menuitem", name=action).click()
 
 
 def screenshot(page: Page, name: str) -> Path:
