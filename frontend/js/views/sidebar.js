@@ -33,9 +33,13 @@ let menuFor = null; // {id, opener: "link"|"more"} while a row's menu is open
 
 function render() {
   const list = $("conversation-list");
+  // The rows are rebuilt: a keyboard user's place in the list must survive that.
+  const focused = document.activeElement?.closest?.(".conversation");
+  const focusedPart = document.activeElement?.classList.contains("conversation-more") ? "more" : "link";
   const now = new Date();
   const groups = groupByDate(state.conversations, (c) => c.updated_at, now);
   list.replaceChildren(...groups.map((group) => renderGroup(group, now)));
+  if (focused && !renamingId) rowPart(focused.dataset.id, focusedPart)?.focus();
   const empty = $("conversation-empty");
   empty.hidden = state.conversations.length > 0;
   empty.textContent = state.query ? t("noMatches") : t("noConversations");
@@ -139,8 +143,9 @@ function closeMenu({ restoreFocus = false } = {}) {
   const { id, opener } = menuFor;
   menuFor = null;
   $("conversation-menu").hidden = true;
-  rowPart(id, "more")?.setAttribute("aria-expanded", "false");
+  // Focus first: the "⋯" button is only visible (so focusable) while expanded or focused.
   if (restoreFocus) rowPart(id, opener)?.focus();
+  rowPart(id, "more")?.setAttribute("aria-expanded", "false");
 }
 
 function toggleMenu(id, opener) {
@@ -209,12 +214,12 @@ function renameInput(conversation) {
     finished = true;
     renamingId = null;
     const title = input.value.trim();
-    if (save && title && title !== shown) {
-      await renameConversation(conversation.id, title);
-    } else {
-      render();
-    }
+    // The new title is on screen at once (the list re-renders before the server answers), so
+    // the focus goes back to the row now, not when the answer comes, by when it may be elsewhere.
+    const saving = save && title && title !== shown ? renameConversation(conversation.id, title) : null;
+    if (!saving) render();
     rowPart(conversation.id, "link")?.focus();
+    await saving;
   };
   input.addEventListener("keydown", (e) => {
     if (e.key === "Enter") {
