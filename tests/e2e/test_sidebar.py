@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import open_app, register, send
+from tests.e2e.helpers import answered, open_app, register, send
 
 MONTHS = {
     "en": "January February March April May June July August September October November December",
@@ -25,8 +25,8 @@ def month_label(day: datetime, now: datetime, lang: str) -> str:
     return f"{name} {day.year}" if lang == "en" else f"{name} de {day.year}"
 
 
-def age_conversations(app_server, ages: dict[str, timedelta]) -> datetime:
-    """Move the last activity of the conversations titled like the keys back by their age,
+def age_conversations(app_server, username: str, ages: dict[str, timedelta]) -> datetime:
+    """Move the last activity of `username`'s conversations titled like the keys back by their age,
     in the app's own SQLite database (the server keeps no cache of it). Returns "now"."""
     now = datetime.now(UTC)
     with sqlite3.connect(app_server.log_path.parent / "e2e.db") as db:
@@ -34,8 +34,9 @@ def age_conversations(app_server, ages: dict[str, timedelta]) -> datetime:
             updated = (now - age).replace(tzinfo=None)
             created = updated - timedelta(minutes=1)
             cursor = db.execute(
-                "UPDATE conversations SET created_at = ?, updated_at = ? WHERE title LIKE ?",
-                (created.isoformat(" "), updated.isoformat(" "), f"%{title}%"),
+                "UPDATE conversations SET created_at = ?, updated_at = ? WHERE title LIKE ?"
+                " AND user_id = (SELECT id FROM users WHERE username = ?)",
+                (created.isoformat(" "), updated.isoformat(" "), f"%{title}%", username),
             )
             assert cursor.rowcount == 1, title
     return now
@@ -85,14 +86,17 @@ def test_new_chat_stores_nothing_until_its_first_message(page: Page, app_server,
 def test_groups_by_date_relative_times_and_full_width_titles(new_context, app_server, unique):
     page = new_context(timezone_id="UTC").new_page()
     open_app(page, app_server.url)
-    register(page, unique("groups"))
+    username = unique("groups")
+    register(page, username)
     long_title = "A rather long question about emperor penguins in winter"
     for text in ["Older one", "Last week one", "Yesterday one", long_title]:
         page.get_by_role("button", name="New chat", exact=True).click()
         send(page, text)
         expect(page.locator(".message.ai .bubble")).to_have_text([f"Echo: {text}"])
+        answered(page)
     now = age_conversations(
         app_server,
+        username,
         {
             "Yesterday one": timedelta(days=1),
             "Last week one": timedelta(days=5),
@@ -146,6 +150,7 @@ def test_one_tab_stop_per_conversation_and_a_keyboard_menu(page: Page, app_serve
         page.get_by_role("button", name="New chat", exact=True).click()
         send(page, text)
         expect(page.locator(".message.ai .bubble")).to_have_text([f"Echo: {text}"])
+        answered(page)
     links = page.locator(".conversation-link")
     links.first.focus()
     # One Tab per conversation: link, link, link, then out of the list.
