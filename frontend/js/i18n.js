@@ -118,7 +118,6 @@ const STRINGS = {
     groupWeek: "Previous 7 days",
     groupMonth: "Previous 30 days",
     conversationActions: "Actions for “{title}”",
-    lastActivity: "Last message {when}",
     // -- phone width --
     demoBannerShort: "Demo mode: offline answers",
   },
@@ -234,7 +233,6 @@ const STRINGS = {
     groupWeek: "Últimos 7 dias",
     groupMonth: "Últimos 30 dias",
     conversationActions: "Ações de “{title}”",
-    lastActivity: "Última mensagem {when}",
     // -- phone width --
     demoBannerShort: "Modo demonstração: respostas offline",
   },
