@@ -7,7 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.e2e.helpers import PageLog, open_app, register, send, watch
+from tests.e2e.helpers import PageLog, answered, open_app, register, send, watch
 from tests.fakes.fake_gemini import Behavior
 
 PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
@@ -79,6 +79,7 @@ def test_wide_tables_scroll_sideways_and_keep_their_words(new_context, app_serve
     register(page, unique("table"))
     gemini.fake.push(Behavior(text=TABLE))
     send(page, "A table, please")
+    answered(page)  # the whole table, not the rows streamed so far
     table = page.locator(".message.ai table")
     expect(table).to_be_visible()
     assert table.evaluate(BROKEN_WORDS) == []

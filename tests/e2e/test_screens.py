@@ -73,6 +73,7 @@ def test_screens(new_context, app_server, gemini, unique, theme, size):
     gemini.fake.push(Behavior(text=TABLE))
     send(page, "Compare SQLite and PostgreSQL, as a table, with a rather long question title")
     expect(page.locator(".message.ai table")).to_be_visible()
+    answered(page)  # saved before the reload
     age_conversations(
         app_server,
         username,
