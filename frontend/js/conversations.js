@@ -1,10 +1,11 @@
-// What the UI does with conversations: load the list, create one, open one, rename, delete.
+// What the UI does with conversations: load the list, start a new chat, create one, open one,
+// rename, delete.
 // Each action calls api.js and writes the outcome into the state; the views draw it. Failures
 // the user should see are toasts; the views need not know how an action went unless it returns.
 
 import * as api from "./api.js";
 import { state, set, updateConversation } from "./state.js";
-import { toast } from "./dom.js";
+import { clearToast, toast } from "./dom.js";
 import { describe, describeChat } from "./errors.js";
 
 let listSeq = 0;
@@ -18,7 +19,18 @@ export async function loadConversations() {
 }
 
 /**
- * Create a conversation (POST /session), put it at the top of the list and open it.
+ * The "New chat" button: the empty chat screen (#/), with nothing stored yet. The
+ * conversation is created by newChat() when its first message is sent, so clicking New chat
+ * again and again leaves no empty conversations behind; on that screen already, it does nothing.
+ */
+export function startNewChat() {
+  if (state.activeId === null) return;
+  location.hash = "#/";
+}
+
+/**
+ * Create a conversation (POST /session), put it at the top of the list and open it: the
+ * chat view calls this when the first message of a new chat is sent.
  * Returns its id, or null when the server refused (the reason is shown as a toast).
  */
 export async function newChat() {
@@ -54,6 +66,7 @@ export async function newChat() {
 /** Show conversation `id` (null: the empty "new chat" screen) with its stored history. */
 export async function openConversation(id) {
   if (id === state.activeId) return; // e.g. the hash change that newChat() itself made
+  clearToast(); // what the last screen said is not about this one
   set({ activeId: id, messages: [] });
   if (!id) return;
   try {
@@ -61,8 +74,12 @@ export async function openConversation(id) {
     if (state.activeId === id && !state.streaming) set({ messages });
   } catch (err) {
     if (state.activeId !== id) return;
+    if (err.status === 404 || err.status === 422) {
+      // Leave without a hash change, whose screen change would clear the toast below.
+      set({ activeId: null });
+      history.replaceState(null, "", "#/");
+    }
     toast(describeChat(err));
-    if (err.status === 404 || err.status === 422) location.hash = "#/";
   }
 }
 

@@ -39,6 +39,12 @@ export function toast(text) {
   toastTimer = setTimeout(() => (el.hidden = true), 3500);
 }
 
+/** Take the toast away now: the screen it spoke about is gone. */
+export function clearToast() {
+  clearTimeout(toastTimer);
+  $("toast").hidden = true;
+}
+
 /** A modal yes/no question in the shared <dialog>; resolves true on confirm. */
 export function confirmDialog({ title, text, confirm }) {
   const dialog = $("confirm-dialog");

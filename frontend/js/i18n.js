@@ -1,6 +1,6 @@
 // UI strings in Brazilian Portuguese (the original project's language) and English.
-// The language follows navigator.language until the user picks one; the pick is kept in
-// localStorage. Static markup is translated through data-i18n / data-i18n-attr attributes,
+// The language follows the browser's list (navigator.languages: the first pt-* or en-* in it;
+// English when none is either) until the user picks one; the pick is kept in localStorage. Static markup is translated through data-i18n / data-i18n-attr attributes,
 // views that build DOM call t() and re-render on the "languagechange" event (events.js).
 
 import { emit } from "./events.js";
@@ -97,6 +97,29 @@ const STRINGS = {
     notFound: "This conversation no longer exists.",
     untitled: "New chat",
     loading: "Loading…",
+    // -- errors the API returns, in plain words (errors.js) --
+    errTooShort: "Too short.",
+    errTooLong: "Too long.",
+    errEmpty: "Can't be empty.",
+    errEmail: "This is not an email address.",
+    errUsername: "This username has characters that aren't allowed.",
+    errBadCharacters: "Contains characters that aren't allowed.",
+    errInvalid: "This value isn't valid.",
+    usernameTaken: "This username is taken.",
+    emailTaken: "An account with this email already exists.",
+    errUnauthorized: "You are not logged in.",
+    errForbidden: "You are not allowed to do that.",
+    errConflict: "Something changed meanwhile. Reload and try again.",
+    errTooLarge: "That is too large to send.",
+    errServer: "The server had a problem ({status}). Try again in a moment.",
+    // -- sidebar: date groups, the row menu --
+    groupToday: "Today",
+    groupYesterday: "Yesterday",
+    groupWeek: "Previous 7 days",
+    groupMonth: "Previous 30 days",
+    conversationActions: "Actions for “{title}”",
+    // -- phone width --
+    demoBannerShort: "Demo mode: offline answers",
   },
   "pt-BR": {
     appName: "Chatbot",
@@ -189,6 +212,29 @@ const STRINGS = {
     notFound: "Esta conversa não existe mais.",
     untitled: "Nova conversa",
     loading: "Carregando…",
+    // -- errors the API returns, in plain words (errors.js) --
+    errTooShort: "Curta demais.",
+    errTooLong: "Passa do tamanho máximo.",
+    errEmpty: "Não pode ficar vazio.",
+    errEmail: "Isto não é um endereço de e-mail.",
+    errUsername: "Este nome de usuário tem caracteres não permitidos.",
+    errBadCharacters: "Contém caracteres não permitidos.",
+    errInvalid: "Este valor não é válido.",
+    usernameTaken: "Este nome de usuário já está em uso.",
+    emailTaken: "Já existe uma conta com este e-mail.",
+    errUnauthorized: "Você não está conectado.",
+    errForbidden: "Você não tem permissão para isso.",
+    errConflict: "Algo mudou nesse meio-tempo. Recarregue e tente de novo.",
+    errTooLarge: "Isto é grande demais para enviar.",
+    errServer: "O servidor teve um problema ({status}). Tente de novo em instantes.",
+    // -- sidebar: date groups, the row menu --
+    groupToday: "Hoje",
+    groupYesterday: "Ontem",
+    groupWeek: "Últimos 7 dias",
+    groupMonth: "Últimos 30 dias",
+    conversationActions: "Ações de “{title}”",
+    // -- phone width --
+    demoBannerShort: "Modo demonstração: respostas offline",
   },
 };
 
@@ -203,7 +249,7 @@ function detect() {
     if (tag.toLowerCase().startsWith("pt")) return "pt-BR";
     if (tag.toLowerCase().startsWith("en")) return "en";
   }
-  return "pt-BR";
+  return "en";
 }
 
 let current = detect();

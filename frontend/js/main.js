@@ -7,7 +7,7 @@ import { state, set } from "./state.js";
 import { on } from "./events.js";
 import { t, translate, lang, setLang } from "./i18n.js";
 import { initTheme } from "./theme.js";
-import { $, toast } from "./dom.js";
+import { $, clearToast, toast } from "./dom.js";
 import { describe } from "./errors.js";
 import { loadConversations, openConversation } from "./conversations.js";
 import { initAuthView, showAuthView } from "./views/auth.js";
@@ -25,13 +25,11 @@ function placePrefs(slotClass) {
 }
 
 function renderDemoBanner() {
-  const banner = $("demo-banner");
-  const model = state.config?.model;
-  banner.hidden = model?.mode !== "demo";
-  if (!banner.hidden) banner.textContent = t("demoBanner");
+  $("demo-banner").hidden = state.config?.model?.mode !== "demo";
 }
 
 async function enterApp(session, { registered = false } = {}) {
+  clearToast();
   set({ user: { user_id: session.user_id, username: session.username } });
   $("auth-view").hidden = true;
   $("app-view").hidden = false;
@@ -48,6 +46,7 @@ async function enterApp(session, { registered = false } = {}) {
 
 /** Back to the login screen; the views clear what the last user had on screen (state.user). */
 function leaveApp(notice = "") {
+  clearToast();
   for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
   set({ user: null, conversations: [], query: "", activeId: null, messages: [] });
   if (location.hash) history.replaceState(null, "", location.pathname);
@@ -61,7 +60,6 @@ async function start() {
   const langSelect = $("lang-select");
   langSelect.value = lang();
   langSelect.addEventListener("change", () => setLang(langSelect.value));
-  on("languagechange", renderDemoBanner);
 
   initAuthView();
   initSidebar();

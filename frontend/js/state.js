@@ -12,7 +12,7 @@ export const state = {
   conversations: [],
   query: "", // the sidebar search text
   activeId: null, // the open conversation's id
-  // [{id, role: "user"|"ai", content, status?: "streaming"|"stopped"|"unsaved"}]
+  // [{id, role: "user"|"ai", content, created_at?, status?: "streaming"|"stopped"|"unsaved"}]
   messages: [],
   streaming: false,
 };

@@ -7,11 +7,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.helpers.accounts import PASSWORD
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
+# The screens a UI change is looked at on (tests/e2e/test_screens.py).
+SCREENS = ARTIFACTS.parent / "screens"
 
 expect.set_options(timeout=10_000)
 
@@ -86,8 +88,22 @@ def send(page: Page, text: str) -> None:
     page.press("#composer-input", "Enter")
 
 
-def screenshot(page: Page, name: str) -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
+def answered(page: Page) -> None:
+    """Wait until no answer is streaming: the text can be complete before the stream's end,
+    and a message sent (or a chat left) before it would be refused (or stop the answer)."""
+    expect(page.locator("#send-button")).to_be_visible()
+    expect(page.locator("#messages")).to_have_attribute("aria-busy", "false")
+
+
+def row_action(page: Page, row: Locator, action: str) -> None:
+    """Open a conversation row's "⋯" menu with the mouse and choose `action` (Rename, Delete)."""
+    row.hover()
+    row.locator(".conversation-more").click()
+    page.locator("#conversation-menu").get_by_role("menuitem", name=action).click()
+
+
+def screenshot(page: Page, name: str, folder: Path = ARTIFACTS) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=False)
     return path

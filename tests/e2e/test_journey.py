@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import PASSWORD, login, open_app, register, send
+from tests.e2e.helpers import PASSWORD, login, open_app, register, row_action, send
 from tests.fakes.fake_gemini import Behavior
 
 LONG_ANSWER = " ".join(f"word{i}" for i in range(1, 31))
@@ -25,9 +25,9 @@ def test_register_chat_reload_rename_search_delete_logout_login(
 
     # New chat, then a slow streamed answer that must grow in front of the user's eyes.
     page.get_by_role("button", name="New chat").click()
-    expect(page.locator(".conversation.active")).to_have_count(1)
     gemini.fake.push(Behavior(text=LONG_ANSWER, chunk_delay=0.15))
     send(page, "Tell me about penguins")
+    expect(page.locator(".conversation.active")).to_have_count(1)
     expect(page.get_by_role("button", name="Stop", exact=True)).to_be_visible()
     bubble = page.locator(".message.ai .bubble").last
     expect(bubble).to_contain_text("word2")
@@ -42,7 +42,7 @@ def test_register_chat_reload_rename_search_delete_logout_login(
     expect(bubble).to_contain_text("word30")
     expect(page.get_by_role("button", name="Stop", exact=True)).to_be_hidden()
     # The automatic title arrives with the `done` event.
-    expect(page.locator(".conversation.active .conversation-link")).to_have_text(
+    expect(page.locator(".conversation.active .conversation-title")).to_have_text(
         re.compile("penguins", re.I)
     )
     expect(page.locator("#chat-title")).to_have_text(re.compile("penguins", re.I))
@@ -64,15 +64,15 @@ def test_register_chat_reload_rename_search_delete_logout_login(
     expect(page.locator(".message.ai .bubble")).to_contain_text(["word1 word2"])
     expect(page.locator(".message.user")).to_have_text(["Tell me about penguins"])
 
-    # Rename inline.
-    page.locator(".conversation.active").get_by_role("button", name=re.compile("^Rename")).click()
+    # Rename inline, from the row's menu.
+    row_action(page, page.locator(".conversation.active"), "Rename")
     rename = page.get_by_role("textbox", name="New title")
     rename.fill("Antarctic birds")
     rename.press("Enter")
-    expect(page.locator(".conversation.active .conversation-link")).to_have_text("Antarctic birds")
+    expect(page.locator(".conversation.active .conversation-title")).to_have_text("Antarctic birds")
     page.reload()
     page.wait_for_selector("body.ready")
-    expect(page.locator(".conversation.active .conversation-link")).to_have_text("Antarctic birds")
+    expect(page.locator(".conversation.active .conversation-title")).to_have_text("Antarctic birds")
 
     # Search by title.
     page.get_by_role("searchbox", name="Search conversations").fill("antarctic")
@@ -84,13 +84,12 @@ def test_register_chat_reload_rename_search_delete_logout_login(
     expect(page.locator(".conversation")).to_have_count(2)
 
     # Delete with confirmation: cancel first, then confirm.
-    delete = page.locator(".conversation.active").get_by_role("button", name=re.compile("^Delete"))
-    delete.click()
+    row_action(page, page.locator(".conversation.active"), "Delete")
     dialog = page.locator("#confirm-dialog")
     expect(dialog).to_be_visible()
     dialog.get_by_role("button", name="Cancel").click()
     expect(page.locator(".conversation")).to_have_count(2)
-    delete.click()
+    row_action(page, page.locator(".conversation.active"), "Delete")
     dialog.get_by_role("button", name="Delete").click()
     expect(page.locator(".conversation")).to_have_count(1)
     expect(page.locator("#empty-state")).to_be_visible()
@@ -149,15 +148,21 @@ def test_login_errors_are_shown_inline(page: Page, page_log, app_server, unique)
 
 
 def test_the_default_title_is_translated_until_the_first_answer(
-    page: Page, app_server, gemini, unique
+    page: Page, page_log, app_server, gemini, unique
 ):
     """The server's "Novo Chat" shows as "New chat" / "Nova conversa" while the conversation
     is not renamed (title_is_custom false) and has no saved turn; a rename to that very text
     is the user's title and shows as written."""
+    page_log.expected_statuses |= {502, 503}
     open_app(page, app_server.url)
     register(page, unique("title"))
-    page.get_by_role("button", name="New chat").click()
-    link = page.locator(".conversation.active .conversation-link")
+    # A conversation is stored when its first message is sent; one whose first answer failed
+    # stays with the default title, which is shown translated.
+    gemini.fake.push(*[Behavior(kind="error", status=503)] * 3)
+    send(page, "Hello")
+    expect(page.locator("#chat-error")).to_be_visible()
+    gemini.fake.reset()
+    link = page.locator(".conversation.active .conversation-link .conversation-title")
     expect(link).to_have_text("New chat")
     expect(page.locator("#chat-title")).to_have_text("New chat")
     page.get_by_label("Language").select_option("pt-BR")
@@ -175,8 +180,13 @@ def test_the_default_title_is_translated_until_the_first_answer(
     page.wait_for_selector("body.ready")
     expect(link).to_have_text("Novo Chat")
 
+    gemini.fake.push(*[Behavior(kind="error", status=503)] * 3)
     page.get_by_role("button", name="New chat").click()
-    page.locator(".conversation.active").get_by_role("button", name=re.compile("^Rename")).click()
+    send(page, "Hello again")
+    expect(page.locator("#chat-error")).to_be_visible()
+    gemini.fake.reset()
+    expect(link).to_have_text("New chat")
+    row_action(page, page.locator(".conversation.active"), "Rename")
     rename = page.get_by_role("textbox", name="New title")
     rename.fill("Novo Chat")
     rename.press("Enter")

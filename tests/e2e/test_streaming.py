@@ -143,7 +143,8 @@ def test_expired_access_token_is_refreshed_silently(page: Page, page_log, short_
     assert len(refreshes) >= 1
 
     time.sleep(EXPIRY_WAIT)
-    page.get_by_role("button", name="New chat").click()  # plain JSON request path
+    page.get_by_role("button", name="New chat").click()
+    send(page, "In a new chat")  # POST /session first: the plain JSON request path
     expect(page.locator(".conversation")).to_have_count(2)
     expect(page.locator("#auth-view")).to_be_hidden()
     assert len(refreshes) >= 2

@@ -11,11 +11,13 @@ async function i18nFor(options) {
   return freshImport("i18n.js");
 }
 
-test("the language follows the browser, Portuguese first when nothing matches", async () => {
+test("the language follows the browser, English when it asks for neither", async () => {
   assert.equal((await i18nFor({ languages: ["pt-PT"] })).lang(), "pt-BR");
   assert.equal((await i18nFor({ languages: ["en-GB", "pt-BR"] })).lang(), "en");
   assert.equal((await i18nFor({ languages: ["fr-FR", "en"] })).lang(), "en");
-  assert.equal((await i18nFor({ languages: ["de"] })).lang(), "pt-BR");
+  assert.equal((await i18nFor({ languages: ["fr-FR", "pt"] })).lang(), "pt-BR");
+  assert.equal((await i18nFor({ languages: ["de"] })).lang(), "en");
+  assert.equal((await i18nFor({ languages: [] })).lang(), "en");
 });
 
 test("a stored choice wins over the browser; an unknown stored value is ignored", async () => {

@@ -4,9 +4,16 @@ import * as api from "../api.js";
 import { state, subscribe } from "../state.js";
 import { emit, on } from "../events.js";
 import { t } from "../i18n.js";
-import { $, h, showText, toast } from "../dom.js";
+import { $, h, toast } from "../dom.js";
 import { describe } from "../errors.js";
-import { clearFormErrors, showApiError } from "../forms.js";
+import {
+  clearFormErrors,
+  hidePasswords,
+  initPasswordToggles,
+  missingFields,
+  showApiError,
+  showErrors,
+} from "../forms.js";
 
 function menuItems() {
   return [...$("account-menu").querySelectorAll("[role=menuitem]")];
@@ -34,6 +41,7 @@ function onMenuKey(e) {
     e.preventDefault();
     items[(moves[e.key] + items.length) % items.length].focus();
   } else if (e.key === "Escape") {
+    // Handled: the drawer around the menu (phone layout) stays open.
     e.preventDefault();
     closeMenu({ focusButton: true });
   } else if (e.key === "Tab") {
@@ -44,6 +52,7 @@ function onMenuKey(e) {
 function resetForm(form) {
   form.reset();
   clearFormErrors(form);
+  hidePasswords(form);
   renderAccount(); // reset() emptied the hidden username field
 }
 
@@ -76,8 +85,16 @@ async function submitPassword(e) {
   e.preventDefault();
   const form = e.currentTarget;
   clearFormErrors(form);
-  if (form.new_password.value !== form.new_password_confirm.value) {
-    showText($("pw-new_password_confirm-error"), t("passwordsDiffer"));
+  const known = missingFields(form);
+  if (form.new_password.value && form.new_password.value !== form.new_password_confirm.value) {
+    known.new_password_confirm = t("passwordsDiffer");
+  }
+  // The API checks the new password's rules first (a 422 names every field's problem), so it
+  // is asked whenever one of those is wrong; an empty current password alone is never sent,
+  // as it could only count as a wrong attempt.
+  const names = Object.keys(known);
+  if (names.length && names.every((name) => name === "current_password")) {
+    showErrors("pw", known);
     return;
   }
   try {
@@ -89,8 +106,8 @@ async function submitPassword(e) {
     $("password-dialog").close();
     toast(t("passwordChanged"));
   } catch (err) {
-    if (err.status === 401) showText($("pw-current_password-error"), t("wrongPassword"));
-    else showApiError("pw", err);
+    if (err.status === 401) showErrors("pw", { ...known, current_password: t("wrongPassword") });
+    else showApiError("pw", err, { known });
   }
 }
 
@@ -99,7 +116,7 @@ async function submitDeleteAccount(e) {
   const form = e.currentTarget;
   clearFormErrors(form);
   if (!form.password.value) {
-    showText($("da-password-error"), t("required"));
+    showErrors("da", missingFields(form));
     return;
   }
   try {
@@ -107,7 +124,7 @@ async function submitDeleteAccount(e) {
     $("delete-account-dialog").close();
     emit("logout", { notice: t("accountDeleted") });
   } catch (err) {
-    if (err.status === 401) showText($("da-password-error"), t("wrongPassword"));
+    if (err.status === 401) showErrors("da", { password: t("wrongPassword") });
     else showApiError("da", err);
   }
 }
@@ -146,6 +163,7 @@ export function initAccountMenu() {
     }),
   );
   $("password-form").addEventListener("submit", submitPassword);
+  initPasswordToggles($("password-dialog"));
   $("delete-account-form").addEventListener("submit", submitDeleteAccount);
   for (const button of document.querySelectorAll("dialog [data-close]")) {
     button.addEventListener("click", () => button.closest("dialog").close());

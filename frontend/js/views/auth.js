@@ -2,21 +2,17 @@
 // next to the field they concern (422 loc, 409 conflicts), throttling with its retry time.
 
 import * as api from "../api.js";
-import { emit, on } from "../events.js";
+import { emit } from "../events.js";
 import { t } from "../i18n.js";
 import { $, showText } from "../dom.js";
-import { clearFormErrors, fieldError, showApiError } from "../forms.js";
-
-function requireFilled(prefix, form) {
-  let ok = true;
-  for (const input of form.querySelectorAll("input[required]")) {
-    if (!input.value) {
-      fieldError(prefix, input.name, t("required"));
-      ok = false;
-    }
-  }
-  return ok;
-}
+import {
+  clearFormErrors,
+  hidePasswords,
+  initPasswordToggles,
+  missingFields,
+  showApiError,
+  showErrors,
+} from "../forms.js";
 
 function selectTab(which) {
   const login = which === "login";
@@ -32,12 +28,17 @@ async function submitLogin(event) {
   event.preventDefault();
   const form = event.currentTarget;
   clearFormErrors(form);
-  if (!requireFilled("login", form)) return;
+  const missing = missingFields(form);
+  if (Object.keys(missing).length) {
+    showErrors("login", missing);
+    return;
+  }
   const button = form.querySelector("[type=submit]");
   button.disabled = true;
   try {
     const session = await api.login(form.username.value.trim(), form.password.value);
     form.reset();
+    hidePasswords(form);
     emit("login", { session, registered: false });
   } catch (err) {
     if (err.status === 401) showText($("login-form-error"), t("wrongCredentials"));
@@ -51,10 +52,11 @@ async function submitRegister(event) {
   event.preventDefault();
   const form = event.currentTarget;
   clearFormErrors(form);
-  if (!requireFilled("register", form)) return;
-  if (form.password.value !== form.password_confirm.value) {
-    fieldError("register", "password_confirm", t("passwordsDiffer"));
-    return;
+  // What the page can tell itself. The form is still sent: the API's answer (a 422, as these
+  // are its rules too) names every other field's problem, so all of them show at once.
+  const known = missingFields(form);
+  if (form.password.value && form.password.value !== form.password_confirm.value) {
+    known.password_confirm = t("passwordsDiffer");
   }
   const fields = {
     username: form.username.value.trim(),
@@ -69,35 +71,13 @@ async function submitRegister(event) {
     // Straight in: nobody wants to type the password they just chose a second time.
     const session = await api.login(fields.username, fields.password);
     form.reset();
+    hidePasswords(form);
     emit("login", { session, registered: true });
   } catch (err) {
-    showApiError("register", err, "username");
+    showApiError("register", err, { conflict: true, known });
   } finally {
     button.disabled = false;
   }
-}
-
-function labelToggle(button) {
-  const shown = button.getAttribute("aria-pressed") === "true";
-  button.textContent = shown ? t("hide") : t("show");
-  button.setAttribute("aria-label", shown ? t("hidePassword") : t("showPassword"));
-}
-
-/** Wire every "Show" button next to a password field under `root`. */
-function initPasswordToggles(root) {
-  for (const button of root.querySelectorAll(".show-password")) {
-    labelToggle(button);
-    button.addEventListener("click", () => {
-      const input = $(button.getAttribute("aria-controls"));
-      const show = input.type === "password";
-      input.type = show ? "text" : "password";
-      button.setAttribute("aria-pressed", String(show));
-      labelToggle(button);
-    });
-  }
-  on("languagechange", () => {
-    for (const button of root.querySelectorAll(".show-password")) labelToggle(button);
-  });
 }
 
 export function initAuthView() {

@@ -26,6 +26,7 @@ import { renderMarkdown } from "../markdown.js";
 import { copyText } from "../clipboard.js";
 import { newChat } from "../conversations.js";
 import { displayTitle } from "../titles.js";
+import { fullDateTime } from "../dates.js";
 
 const MAX_COMPOSER_PX = 220;
 
@@ -86,7 +87,11 @@ function articleFor(message, canRegenerate) {
 
 function renderMessage(message, canRegenerate) {
   const isAi = message.role === "ai";
-  const body = h("div", { class: isAi ? "bubble markdown" : "bubble plain" });
+  const body = h("div", {
+    class: isAi ? "bubble markdown" : "bubble plain",
+    // When it was written, on hover (the server's time, or when the stream finished).
+    title: message.created_at ? fullDateTime(new Date(message.created_at)) : false,
+  });
   if (isAi) renderMarkdown(body, message.content);
   else body.textContent = message.content;
   if (message.status === "streaming") {
@@ -273,14 +278,15 @@ async function runTurn({ text = null, regenerate = false }) {
         queuePaint(answer.id, () => content);
       },
     });
-    const fields = { updated_at: new Date().toISOString() };
+    const now = new Date().toISOString();
+    const fields = { updated_at: now };
     if (done.title) fields.title = done.title;
     updateConversation(conversationId, fields, { toTop: true });
     finish(
       conversationId,
       outcome(
-        { id: done.ai_message_id ?? answer.id, status: undefined },
-        { id: done.user_message_id ?? question?.id },
+        { id: done.ai_message_id ?? answer.id, status: undefined, created_at: now },
+        { id: done.user_message_id ?? question?.id, created_at: now },
       ),
     );
   } catch (err) {
