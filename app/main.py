@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.deps import AppState
-from app.api.routes import auth, chat, conversations, health
+from app.api.routes import auth, chat, conversations, health, search
 from app.chat.chain import ChatChain
 from app.chat.llm import build_chat_model
 from app.chat.turns import TurnService
@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(conversations.router)
     app.include_router(chat.router)
     app.include_router(health.router)
+    app.include_router(search.router)
     _install_error_handlers(app)
 
     if settings.cors_origins:

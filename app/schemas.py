@@ -238,3 +238,39 @@ class ExportOut(BaseModel):
     user: MeOut
     exported_at: datetime
     conversations: list[ExportConversation]
+
+
+# -- search --------------------------------------------------------------------------------
+def _no_surrogates(value: str) -> str:
+    # A lone surrogate can't be encoded as UTF-8 for the database; reject it as bad input.
+    if any("\ud800" <= c <= "\udfff" for c in value):
+        raise ValueError("must not contain lone surrogates")
+    return value
+
+
+SearchText = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200),
+    AfterValidator(_no_nul),
+    AfterValidator(_no_surrogates),
+]
+
+
+class SearchHit(BaseModel):
+    conversation_id: uuid.UUID
+    conversation_title: str
+    message_id: int
+    role: Literal["user", "ai"]
+    # Plain text (never HTML); `highlights` are [start, end) offsets into it, counted in
+    # Unicode code points, of the words that matched.
+    snippet: str
+    highlights: list[tuple[int, int]]
+    created_at: datetime
+    rank: float  # higher is more relevant; comparable within one search only
+
+
+class SearchPage(BaseModel):
+    items: list[SearchHit]
+    has_more: bool
+    limit: int
+    offset: int
