@@ -97,6 +97,11 @@ const STRINGS = {
     notFound: "This conversation no longer exists.",
     untitled: "New chat",
     loading: "Loading…",
+    // Message search (views/search.js)
+    searchMessagesTitle: "In messages",
+    searchMessagesLoading: "Searching messages…",
+    searchMessagesNone: "No message contains these words.",
+    searchMessagesCount: "{count} messages found",
   },
   "pt-BR": {
     appName: "Chatbot",
@@ -189,6 +194,11 @@ const STRINGS = {
     notFound: "Esta conversa não existe mais.",
     untitled: "Nova conversa",
     loading: "Carregando…",
+    // Busca nas mensagens (views/search.js)
+    searchMessagesTitle: "Nas mensagens",
+    searchMessagesLoading: "Buscando nas mensagens…",
+    searchMessagesNone: "Nenhuma mensagem contém estas palavras.",
+    searchMessagesCount: "{count} mensagens encontradas",
   },
 };
 

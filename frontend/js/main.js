@@ -12,6 +12,7 @@ import { describe } from "./errors.js";
 import { loadConversations, openConversation } from "./conversations.js";
 import { initAuthView, showAuthView } from "./views/auth.js";
 import { initSidebar } from "./views/sidebar.js";
+import { initSearch } from "./views/search.js";
 import { initChatView } from "./views/chat.js";
 import { initAccountMenu } from "./views/account.js";
 
@@ -49,7 +50,14 @@ async function enterApp(session, { registered = false } = {}) {
 /** Back to the login screen; the views clear what the last user had on screen (state.user). */
 function leaveApp(notice = "") {
   for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
-  set({ user: null, conversations: [], query: "", activeId: null, messages: [] });
+  set({
+    user: null,
+    conversations: [],
+    query: "",
+    activeId: null,
+    messages: [],
+    focusMessageId: null,
+  });
   if (location.hash) history.replaceState(null, "", location.pathname);
   placePrefs("auth-prefs-slot");
   showAuthView(notice);
@@ -65,6 +73,7 @@ async function start() {
 
   initAuthView();
   initSidebar();
+  initSearch();
   initChatView();
   initAccountMenu();
   on("login", ({ session, registered }) => enterApp(session, { registered }));
