@@ -14,9 +14,11 @@ import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Float, Integer, String, Text, Uuid, text
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeEngine
 
 from app.models import UTCDateTime
 
@@ -111,7 +113,7 @@ class Hit:
     rank: float
 
 
-COLUMNS = {
+COLUMNS: dict[str, TypeEngine[Any]] = {
     "id": Integer(),
     "conversation_id": Uuid(),
     "role": String(),
@@ -180,26 +182,26 @@ def search_messages(
     return hits, len(rows) > limit
 
 
-def _matches(word: str, terms: list[str], prefix: bool) -> int | None:
-    """Index of the query term `word` matches, or None."""
-    folded = fold(word)
-    for i, term in enumerate(terms):
-        if folded == term or (prefix and i == len(terms) - 1 and folded.startswith(term)):
-            return i
-    return None
-
-
 def make_snippet(content: str, query: Query) -> tuple[str, list[tuple[int, int]]]:
     """About SNIPPET_CHARS characters of `content` around the words that matched, whitespace
     collapsed, with the [start, end) ranges of those words in the snippet, in code points."""
     body = unicodedata.normalize("NFC", content)
     terms = [fold(t) for t in query.terms]
-    hits = [
-        (m.start(), m.end(), term)
-        for m in WORD_RE.finditer(body)
-        if (term := _matches(m.group(), terms, query.prefix)) is not None
-    ]
-    del hits[MAX_SNIPPET_HITS:]  # bounds the window search on a long message full of hits
+    last = len(terms) - 1
+    folded: dict[str, str] = {}  # words repeat a lot in a message: fold each one once
+    hits = []
+    for m in WORD_RE.finditer(body):
+        word = m.group()
+        key = folded.get(word)
+        if key is None:
+            # ASCII words need no decomposition; lower() is their casefold.
+            key = folded[word] = word.lower() if word.isascii() else fold(word)
+        for i, term in enumerate(terms):
+            if key == term or (query.prefix and i == last and key.startswith(term)):
+                hits.append((m.start(), m.end(), i))
+                break
+        if len(hits) == MAX_SNIPPET_HITS:  # bounds the window search on a long message
+            break
     start = 0
     if hits:
         # The window that shows the most different query words, the earliest on a tie.
@@ -221,25 +223,23 @@ def make_snippet(content: str, query: Query) -> tuple[str, list[tuple[int, int]]
     return _collapse(body, start, end, [(s, e) for s, e, _ in hits if s >= start and e <= end])
 
 
+SPACES_RE = re.compile(r"\s+")
+
+
 def _collapse(
     body: str, start: int, end: int, ranges: list[tuple[int, int]]
 ) -> tuple[str, list[tuple[int, int]]]:
     """body[start:end] with runs of whitespace as one space and ellipses where it was cut,
-    and `ranges` (offsets in body) moved to offsets in that text."""
-    out: list[str] = [ELLIPSIS] if start > 0 else []
-    position = {}  # offset in body -> offset in the output
-    for i in range(start, end + 1):
-        position[i] = len(out)
-        if i == end:
-            break
-        ch = body[i]
-        if ch.isspace():
-            if out and out[-1] != " ":
-                out.append(" ")
-        else:
-            out.append(ch)
-    snippet = "".join(out).rstrip()
-    highlights = [(position[s], position[e]) for s, e in ranges]
-    if end < len(body):
-        snippet += ELLIPSIS
-    return snippet, highlights
+    and `ranges` (sorted offsets of words in body) moved to offsets in that text."""
+    at = start
+    while at < end and body[at].isspace():
+        at += 1
+    out = ELLIPSIS if start > 0 else ""
+    highlights = []
+    for s, e in ranges:  # words: no whitespace inside, a word character on both sides
+        out += SPACES_RE.sub(" ", body[at:s])
+        highlights.append((len(out), len(out) + e - s))
+        out += body[s:e]
+        at = e
+    out = (out + SPACES_RE.sub(" ", body[at:end])).rstrip()
+    return out + (ELLIPSIS if end < len(body) else ""), highlights

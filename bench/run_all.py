@@ -13,6 +13,7 @@ BENCHMARKS = [
     "turn_profile",
     "chat_throughput",
     "history_scaling",
+    "search_scaling",
     "stream_latency",
     "memory",
 ]
