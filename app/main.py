@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app import __version__
 from app.accounts.service import AccountService
 from app.api.deps import AppState
-from app.api.routes import auth, chat, conversations, health, memory
+from app.api.routes import auth, chat, conversations, health, memory, search
 from app.chat.chain import ChatChain
 from app.chat.llm import build_chat_model
 from app.chat.turns import TurnService
@@ -104,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(memory.router)
     app.include_router(chat.router)
     app.include_router(health.router)
+    app.include_router(search.router)
     _install_error_handlers(app)
 
     if settings.cors_origins:

@@ -323,3 +323,31 @@ class MemoryOut(BaseModel):
 
     summary: SummaryOut | None
     window: WindowOut
+
+
+# -- search --------------------------------------------------------------------------------
+SearchText = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200),
+    AfterValidator(_storable),
+]
+
+
+class SearchHit(BaseModel):
+    conversation_id: uuid.UUID
+    conversation_title: str
+    message_id: int
+    role: Literal["user", "ai"]
+    # Plain text (never HTML); `highlights` are [start, end) offsets into it, counted in
+    # Unicode code points, of the words that matched.
+    snippet: str
+    highlights: list[tuple[int, int]]
+    created_at: datetime
+    rank: float  # higher is more relevant; comparable within one search only
+
+
+class SearchPage(BaseModel):
+    items: list[SearchHit]
+    has_more: bool
+    limit: int
+    offset: int

@@ -14,6 +14,7 @@ BENCHMARKS = [
     "chat_throughput",
     "history_scaling",
     "memory_recall",
+    "search_scaling",
     "stream_latency",
     "memory",
 ]

@@ -6,6 +6,7 @@ from sqlalchemy import Connection
 from app.core.config import get_settings
 from app.core.db import make_engine
 from app.models import Base
+from app.search import SQLITE_FTS_TABLE, SQLITE_TRIGGERS, include_schema_name
 
 config = context.config
 
@@ -26,15 +27,32 @@ def run_migrations() -> None:
     engine.dispose()
 
 
+def _check_search_triggers(connection: Connection) -> None:
+    """Rebuilding `messages` (batch mode) silently drops its triggers, and the search index
+    would stop following the messages: such a migration run fails, loudly."""
+    names = {
+        row[0]
+        for row in connection.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')"
+        )
+    }
+    missing = set(SQLITE_TRIGGERS) - names
+    if SQLITE_FTS_TABLE in names and missing:
+        raise RuntimeError(f"message search triggers missing after migrating: {sorted(missing)}")
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_schema_name,
     )
     with context.begin_transaction():
         context.run_migrations()
+        if connection.dialect.name == "sqlite":
+            _check_search_triggers(connection)
 
 
 run_migrations()

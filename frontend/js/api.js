@@ -179,6 +179,12 @@ export const renameConversation = (id, title) =>
 
 export const deleteConversation = (id) => json("DELETE", `/conversations/${encodeURIComponent(id)}`);
 
+/** Messages of mine that contain the words of `q`, best first (GET /search). */
+export function searchMessages(q, { limit = 20, offset = 0 } = {}) {
+  const params = new URLSearchParams({ q, limit: String(limit), offset: String(offset) });
+  return json("GET", `/search?${params}`);
+}
+
 /** Every message of a conversation, oldest first (pages back with `before` as needed). */
 export async function listMessages(id) {
   const all = [];

@@ -120,6 +120,11 @@ const STRINGS = {
     conversationActions: "Actions for “{title}”",
     // -- phone width --
     demoBannerShort: "Demo mode: offline answers",
+    // Message search (views/search.js)
+    searchMessagesTitle: "In messages",
+    searchMessagesLoading: "Searching messages…",
+    searchMessagesNone: "No message contains these words.",
+    searchMessagesCount: "{count} messages found",
   },
   "pt-BR": {
     appName: "Chatbot",
@@ -235,6 +240,11 @@ const STRINGS = {
     conversationActions: "Ações de “{title}”",
     // -- phone width --
     demoBannerShort: "Modo demonstração: respostas offline",
+    // Busca nas mensagens (views/search.js)
+    searchMessagesTitle: "Nas mensagens",
+    searchMessagesLoading: "Buscando nas mensagens…",
+    searchMessagesNone: "Nenhuma mensagem contém estas palavras.",
+    searchMessagesCount: "{count} mensagens encontradas",
   },
 };
 

@@ -12,6 +12,7 @@ import { describe } from "./errors.js";
 import { loadConversations, openConversation } from "./conversations.js";
 import { initAuthView, showAuthView } from "./views/auth.js";
 import { initSidebar } from "./views/sidebar.js";
+import { initSearch } from "./views/search.js";
 import { initChatView } from "./views/chat.js";
 import { initAccountMenu } from "./views/account.js";
 
@@ -48,7 +49,14 @@ async function enterApp(session, { registered = false } = {}) {
 function leaveApp(notice = "") {
   clearToast();
   for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
-  set({ user: null, conversations: [], query: "", activeId: null, messages: [] });
+  set({
+    user: null,
+    conversations: [],
+    query: "",
+    activeId: null,
+    messages: [],
+    focusMessageId: null,
+  });
   if (location.hash) history.replaceState(null, "", location.pathname);
   placePrefs("auth-prefs-slot");
   showAuthView(notice);
@@ -63,6 +71,7 @@ async function start() {
 
   initAuthView();
   initSidebar();
+  initSearch();
   initChatView();
   initAccountMenu();
   on("login", ({ session, registered }) => enterApp(session, { registered }));

@@ -15,6 +15,8 @@ export const state = {
   // [{id, role: "user"|"ai", content, created_at?, status?: "streaming"|"stopped"|"unsaved"}]
   messages: [],
   streaming: false,
+  // A message id to scroll to and flash once it is on screen (a search result was opened).
+  focusMessageId: null,
 };
 
 /** Merge `patch` into the state and notify the listeners of every changed key. */

@@ -11,9 +11,11 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.orm import Session
 
 from app.manage import alembic_config, main, migrate
 from app.models import Base
+from app.search import include_schema_name, search_messages
 from tests.app.conftest import TEST_DATABASE_URL
 
 
@@ -43,7 +45,8 @@ def test_fresh_upgrade_matches_the_models(empty_db: str) -> None:
     migrate(database_url=empty_db)
     engine = _engine(empty_db)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        context = MigrationContext.configure(conn, opts={"include_name": include_schema_name})
+        diff = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert diff == []
 
@@ -91,6 +94,81 @@ def test_upgrade_from_previous_revision_keeps_data(empty_db: str, start: str) ->
         assert conn.execute(text("SELECT content FROM messages")).scalar() == "hello"
         row = conn.execute(text("SELECT title, busy_token FROM conversations")).one()
         assert tuple(row) == ("Old", None)
+    engine.dispose()
+
+
+def test_upgrade_indexes_existing_messages_for_search(empty_db: str) -> None:
+    """Migration 0006 on a database with rows in every table: nothing is lost, and the
+    messages written before it are found by search (the index is built for them)."""
+    command.upgrade(alembic_config(empty_db), "0003")
+    engine = _engine(empty_db)
+    sqlite = engine.dialect.name == "sqlite"
+    convs = [uuid.uuid4(), uuid.uuid4()]
+    with engine.begin() as conn:
+        for user_id in (1, 2):
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, username, username_key, email, email_key,"
+                    " password_hash, created_at) VALUES (:id, :name, :name, :email, :email, 'h',"
+                    " CURRENT_TIMESTAMP)"
+                ),
+                {"id": user_id, "name": f"u{user_id}", "email": f"u{user_id}@example.com"},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO conversations (id, user_id, title, title_is_custom, created_at,"
+                    " updated_at) VALUES (:id, :user, 'Old', false, CURRENT_TIMESTAMP,"
+                    " CURRENT_TIMESTAMP)"
+                ),
+                {"id": convs[user_id - 1].hex if sqlite else convs[user_id - 1], "user": user_id},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO messages (conversation_id, role, content, token_estimate,"
+                    " created_at) VALUES (:id, 'user', :content, 5, CURRENT_TIMESTAMP)"
+                ),
+                {
+                    "id": convs[user_id - 1].hex if sqlite else convs[user_id - 1],
+                    "content": f"Uma viagem à Bahia, escrita por u{user_id}",
+                },
+            )
+        conn.execute(
+            text(
+                "INSERT INTO refresh_tokens (user_id, family_id, token_hash, created_at,"
+                " expires_at) VALUES (1, :family, 'hash', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            ),
+            {"family": uuid.uuid4().hex if sqlite else uuid.uuid4()},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO rate_counters (key, window_start, count, expires_at)"
+                " VALUES ('chat:1', 1, 3, 9999999999)"
+            )
+        )
+    migrate(database_url=empty_db)
+    with engine.connect() as conn:
+        for table, count in [
+            ("users", 2),
+            ("conversations", 2),
+            ("messages", 2),
+            ("refresh_tokens", 1),
+            ("rate_counters", 1),
+        ]:
+            counted = text(f"SELECT count(*) FROM {table}")  # noqa: S608 (names listed above)
+            assert conn.execute(counted).scalar() == count
+    with Session(engine) as session:
+        hits, _ = search_messages(session, user_id=1, raw_query="bahia", limit=10, offset=0)
+        assert [h.snippet for h in hits] == ["Uma viagem à Bahia, escrita por u1"]
+        # New writes after the upgrade are indexed by the triggers / generated column.
+        session.execute(
+            text("UPDATE messages SET content = 'agora Sergipe' WHERE content LIKE '%u2'")
+        )
+        session.commit()
+        hits, _ = search_messages(session, user_id=2, raw_query="sergipe", limit=10, offset=0)
+        assert [h.snippet for h in hits] == ["agora Sergipe"]
+    command.downgrade(alembic_config(empty_db), "0003")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM messages")).scalar() == 2
     engine.dispose()
 
 

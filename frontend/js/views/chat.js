@@ -62,6 +62,18 @@ function renderMessages() {
   if (stickToBottom) scrollToBottom();
 }
 
+/** A search result was opened: once its message is on screen, scroll to it and flash it. */
+function focusFoundMessage() {
+  const seen = state.focusMessageId === null ? null : rendered.get(state.focusMessageId);
+  if (!seen) return;
+  set({ focusMessageId: null });
+  stickToBottom = false;
+  const { article } = seen;
+  article.scrollIntoView({ block: "center" });
+  article.classList.add("found");
+  article.addEventListener("animationend", () => article.classList.remove("found"), { once: true });
+}
+
 /** The answer that "Regenerate" would replace: the last message, when it is a saved answer. */
 function findLastSavedAi() {
   const last = state.messages.at(-1);
@@ -384,6 +396,8 @@ export function initChatView() {
     autosize();
   });
   subscribe(["messages", "streaming"], renderMessages);
+  // After renderMessages (subscribed first), so the message's node is on screen.
+  subscribe(["messages", "focusMessageId"], focusFoundMessage);
   subscribe(["streaming"], renderComposer);
   subscribe(["activeId", "conversations"], renderHeader);
   on("languagechange", () => {
