@@ -74,6 +74,14 @@ def database_url(tmp_path: Path, _pg_schema: str | None) -> Iterator[str]:
         return
     engine = create_engine(_pg_schema.replace("postgresql://", "postgresql+psycopg://", 1))
     with engine.begin() as conn:
+        # An earlier test's background work (a detached answer, a summary) may still hold
+        # a connection and its locks; end those first so TRUNCATE can't deadlock with them.
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
         conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
     engine.dispose()
     yield _pg_schema
