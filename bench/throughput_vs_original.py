@@ -31,10 +31,10 @@ from bench.harness import (
     fake_gemini_pid,
     gunicorn_app,
     reference_app,
-    register_and_login,
     script_fake,
     summary_ms,
 )
+from tests.helpers.accounts import register_and_login
 
 ROUND_SECONDS_CAP = 60
 
@@ -135,7 +135,9 @@ def main() -> None:
         headers = {}
         for name, server in servers.items():
             with httpx.Client(base_url=server.url, timeout=60) as client:
-                headers[name] = [register_and_login(client, f"load{i}") for i in range(args.users)]
+                headers[name] = [
+                    register_and_login(client, f"load{i}").headers for i in range(args.users)
+                ]
             # Warm-up: every worker imports, connects and opens its model client.
             asyncio.run(round_of_turns(server.url, headers[name], 2))
         for _ in range(args.rounds):
