@@ -23,8 +23,9 @@ from app.core.config import Settings
 from app.core.db import make_engine, make_session_factory, write_transaction
 from app.main import create_app
 from app.models import Conversation, Message, Summary
-from tests.app.conftest import Account, messages_of, new_conversation, register
+from tests.app.conftest import Account, messages_of, new_conversation
 from tests.fakes.fake_gemini import SUMMARY_MARKER, Behavior, FakeGemini
+from tests.helpers.accounts import register_and_login
 
 # A tiny window so a few turns exercise it: the summariser keeps 4 messages and folds once
 # 4 more (2 turns) wait outside them; a turn sends at most 8.
@@ -116,7 +117,7 @@ def test_a_summary_is_cut_to_its_budget_at_a_line_break() -> None:
 def test_summary_is_written_after_enough_turns_and_then_sent(
     small: TestClient, fake: FakeGemini
 ) -> None:
-    user = register(small, "ana")
+    user = register_and_login(small, "ana")
     conv = new_conversation(small, user)
     for i in range(1, 4):
         turn(small, user, conv, f"q{i}")
@@ -163,7 +164,7 @@ def test_a_fact_from_turn_one_reaches_the_model_at_turn_40(
 ) -> None:
     """Through the summary only: the window has long moved on. And what each turn sends
     stays within the window's limits (8 messages, the token budget) plus the summary."""
-    user = register(small, "ana")
+    user = register_and_login(small, "ana")
     conv = new_conversation(small, user)
     turn(small, user, conv, "Remember this: my cat is called Zorblax.")
     filler = "Here is one more thing to think about in our long planning conversation. " * 3
@@ -188,7 +189,7 @@ def test_a_fact_from_turn_one_reaches_the_model_at_turn_40(
 def test_a_failing_summariser_never_fails_a_turn_and_retries_are_bounded(
     small: TestClient, fake: FakeGemini, status: int
 ) -> None:
-    user = register(small, "ana")
+    user = register_and_login(small, "ana")
     conv = new_conversation(small, user)
     fake.push_summary(*[Behavior(kind="error", status=status)] * 3)
     for i in range(1, 5):
@@ -211,7 +212,7 @@ def test_a_failing_summariser_never_fails_a_turn_and_retries_are_bounded(
 
 def test_summarising_is_off_the_turns_critical_path(small: TestClient, fake: FakeGemini) -> None:
     """A slow summary call runs while the next turns are answered at once."""
-    user = register(small, "ana")
+    user = register_and_login(small, "ana")
     conv = new_conversation(small, user)
     fake.summary_default = Behavior(first_chunk_delay=1.5)
     for i in range(1, 5):
@@ -252,7 +253,7 @@ def test_two_workers_never_summarise_one_conversation_at_once(
     PostgreSQL) race for one conversation: one call, one summary."""
     settings = settings_factory(**SMALL)
     with TestClient(create_app(settings)) as client:
-        user = register(client, "ana")
+        user = register_and_login(client, "ana")
         conv = new_conversation(client, user)
     _fill(settings, conv, 12)
     fake.summary_default = Behavior(first_chunk_delay=0.5)
@@ -286,7 +287,7 @@ def test_the_summary_lease_has_one_winner_among_threads(
 ) -> None:
     settings = settings_factory(**SMALL)
     with TestClient(create_app(settings)) as client:
-        user = register(client, "ana")
+        user = register_and_login(client, "ana")
         conv = uuid.UUID(new_conversation(client, user))
     engine = make_engine(settings)
     factory = make_session_factory(engine)
@@ -316,7 +317,7 @@ def test_the_summary_follows_the_branch_being_viewed(small: TestClient, fake: Fa
     """A summary is used only on branches that contain the last message it covers: edit
     the first question (a new branch from the root) and the old branch's summary is not
     sent; switch back and it is."""
-    user = register(small, "ana")
+    user = register_and_login(small, "ana")
     conv = new_conversation(small, user)
     for i in range(1, 5):
         turn(small, user, conv, f"q{i}")
@@ -352,7 +353,7 @@ def test_memory_endpoint_is_owner_scoped_and_validates(client: TestClient, user:
         "summary": None,
         "window": {"messages": 0, "tokens": 0, "first_message_id": None},
     }
-    other = register(client, "bob")
+    other = register_and_login(client, "bob")
     r = client.get(f"/conversations/{conv}/memory", headers=other.headers)
     assert r.status_code == 404 and r.json() == {"detail": "Conversation not found"}
     r = client.get(f"/conversations/{uuid.uuid4()}/memory", headers=user.headers)
@@ -366,7 +367,7 @@ def test_summaries_can_be_turned_off(
     settings_factory: Callable[..., Settings], fake: FakeGemini
 ) -> None:
     with TestClient(create_app(settings_factory(**{**SMALL, "summary_every_turns": 0}))) as c:
-        user = register(c, "ana")
+        user = register_and_login(c, "ana")
         conv = new_conversation(c, user)
         for i in range(1, 7):
             turn(c, user, conv, f"q{i}")
@@ -385,7 +386,7 @@ def test_a_turn_finds_a_summary_above_its_window_within_the_scan(
 
     settings = settings_factory(**SMALL)
     with TestClient(create_app(settings)) as client:
-        user = register(client, "ana")
+        user = register_and_login(client, "ana")
         conv = new_conversation(client, user)
         ids = _fill(settings, conv, 30)
         factory = client.app.state.services.session_factory
