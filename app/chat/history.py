@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from langchain_core.chat_history import BaseChatMessageHistory
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
@@ -56,7 +56,14 @@ class Memory:
 
     summary: Summary | None
     window: list[Message]
-    loaded_rows: int = 0
+    # The branch as loaded (newest first), and whether it reaches the root (else the
+    # branch goes on above what was loaded).
+    path: list[Message] = field(default_factory=list)
+    reached_root: bool = True
+
+    @property
+    def loaded_rows(self) -> int:
+        return len(self.path)
 
     @property
     def window_tokens(self) -> int:
@@ -169,7 +176,7 @@ def load_memory(
     path = crud.path_to(session, conversation_id=conversation_id, leaf_id=leaf_id, limit=limit)
     summary = summary_for(session, conversation_id, path, limit)
     chosen = select_window(after_summary(path, summary), window)
-    return Memory(summary=summary, window=chosen, loaded_rows=len(path))
+    return Memory(summary=summary, window=chosen, path=path, reached_root=len(path) < limit)
 
 
 def covered_count(session: Session, conversation_id: uuid.UUID, message_id: int) -> int:

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import crud
 from app.chat.chain import classify, usage_of
-from app.chat.history import Window, after_summary, newest_summary_on, select_window
+from app.chat.history import Memory, Window, after_summary, newest_summary_on, select_window
 from app.core.config import Settings
 from app.core.db import write_transaction
 from app.models import Conversation, Message, Summary, utcnow
@@ -165,6 +165,21 @@ class Summariser:
         for task in self._tasks:
             task.cancel()
         await self.drain()
+
+    def due_after(self, memory: Memory, added: Sequence[Message]) -> bool:
+        """Whether a run would find anything to fold after a turn that added `added` (newest
+        first) below the branch it loaded as `memory`. Decided from what the turn already
+        read, so that most turns skip the run's reads; when the turn's rows can't tell (the
+        branch goes on above them with no summary among them), yes."""
+        if not self.enabled:
+            return False
+        if memory.summary is None:
+            if not memory.reached_root:
+                return True
+        elif all(m.id != memory.summary.through_message_id for m in memory.path):
+            return True
+        path = [*added, *memory.path]
+        return plan_job(path, memory.summary, self.keep, self.min_messages) is not None
 
     # -- one run -------------------------------------------------------------------------
     async def run(self, conversation_id: uuid.UUID) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import crud
 from app.chat.chain import ChatChain, TurnError
 from app.chat.generation import Generation
-from app.chat.history import ConversationHistory, Window
+from app.chat.history import ConversationHistory, Memory, Window
 from app.chat.llm import model_info
 from app.chat.summary import Summariser
 from app.core import ratelimit
@@ -40,6 +40,7 @@ class TurnPlan:
     lease: uuid.UUID
     system_prompt: str
     history: list[BaseMessage]
+    memory: Memory  # what `history` was made from, for the summariser's check after the turn
     input_text: str
     new_user_text: str | None  # None when regenerating an existing question
     parent_id: int | None  # where a new question goes in the tree
@@ -159,14 +160,18 @@ class TurnService:
             parent_id, input_text = edited.parent_id, message
         else:
             parent_id, input_text = conv.current_leaf_id, message
-        history = ConversationHistory(self.factory, conv.id, self.window, leaf_id=parent_id)
-        window = history.messages if parent_id is not None else []
+        memory = Memory(summary=None, window=[])
+        if parent_id is not None:
+            memory = ConversationHistory(
+                self.factory, conv.id, self.window, leaf_id=parent_id
+            ).memory()
         first = message is not None and parent_id is None and not conv.title_is_custom
         return TurnPlan(
             conversation_id=conv.id,
             lease=lease,
             system_prompt=conv.system_prompt or self.settings.default_system_prompt,
-            history=window,
+            history=memory.langchain_messages(),
+            memory=memory,
             input_text=input_text,
             new_user_text=message,
             parent_id=parent_id,
