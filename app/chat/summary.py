@@ -31,7 +31,7 @@ from app import crud
 from app.chat.chain import classify, usage_of
 from app.chat.history import Memory, Window, after_summary, newest_summary_on, select_window
 from app.core.config import Settings
-from app.core.db import write_transaction
+from app.core.db import rows_matched, write_transaction
 from app.models import Conversation, Message, Summary, utcnow
 from app.schemas import Usage
 
@@ -245,7 +245,8 @@ class Summariser:
         now = utcnow()
         until = now + self.lease_ttl
         with write_transaction(self.factory) as session:
-            taken = session.execute(
+            taken = rows_matched(
+                session,
                 update(Conversation)
                 .where(
                     Conversation.id == conversation_id,
@@ -254,8 +255,8 @@ class Summariser:
                         Conversation.summary_busy_until < now,
                     ),
                 )
-                .values(summary_busy_until=until)
-            ).rowcount
+                .values(summary_busy_until=until),
+            )
         return until if taken == 1 else None
 
     def _release(self, conversation_id: uuid.UUID, lease: datetime | None) -> None:
@@ -291,11 +292,12 @@ class Summariser:
         session: Session, conversation_id: uuid.UUID, lease: datetime, ttl: timedelta
     ) -> datetime | None:
         renewed = utcnow() + ttl
-        ours = session.execute(
+        ours = rows_matched(
+            session,
             update(Conversation)
             .where(Conversation.id == conversation_id, Conversation.summary_busy_until == lease)
-            .values(summary_busy_until=renewed)
-        ).rowcount
+            .values(summary_busy_until=renewed),
+        )
         return renewed if ours == 1 else None
 
     def _renew(self, conversation_id: uuid.UUID, lease: datetime | None) -> datetime | None:
