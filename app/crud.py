@@ -3,13 +3,35 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import case, delete, func, insert, literal, or_, select, text, update
+from sqlalchemy import (
+    Select,
+    Table,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from app.core.db import rows_matched
 from app.models import DEFAULT_TITLE, Conversation, Message, RefreshToken, Summary, User, utcnow
+
+# The chat path's statements are built once, on the tables (Core): building them per
+# call, and the ORM's bookkeeping for an ORM-enabled UPDATE, cost more than running them
+# (docs/decisions.md). Each turn runs about ten of them.
+CONVERSATIONS = cast(Table, Conversation.__table__)
+MESSAGES = cast(Table, Message.__table__)
 
 
 def estimate_tokens(text: str) -> int:
@@ -186,6 +208,25 @@ def delete_conversation(session: Session, *, user_id: int, conversation_id: uuid
 
 
 # -- messages: a tree --------------------------------------------------------------------
+def _path_statement() -> Select[Message]:
+    anchor = select(Message.id, Message.parent_id, literal(0).label("depth")).where(
+        Message.id == bindparam("leaf_id"), Message.conversation_id == bindparam("conversation_id")
+    )
+    path = anchor.cte("path", recursive=True)
+    up = aliased(Message)
+    path = path.union_all(
+        select(up.id, up.parent_id, path.c.depth + 1).where(
+            up.id == path.c.parent_id, path.c.depth < bindparam("last_depth")
+        )
+    )
+    return select(Message).join(path, Message.id == path.c.id).order_by(path.c.depth)
+
+
+# Built once: constructing this recursive CTE (and its cache key) per call cost several
+# times the query itself (docs/decisions.md).
+PATH_TO = _path_statement()
+
+
 def path_to(
     session: Session, *, conversation_id: uuid.UUID, leaf_id: int | None, limit: int
 ) -> list[Message]:
@@ -196,18 +237,8 @@ def path_to(
     of branches (SQLite and PostgreSQL alike)."""
     if leaf_id is None or limit < 1:
         return []
-    anchor = select(Message.id, Message.parent_id, literal(0).label("depth")).where(
-        Message.id == leaf_id, Message.conversation_id == conversation_id
-    )
-    path = anchor.cte("path", recursive=True)
-    up = aliased(Message)
-    path = path.union_all(
-        select(up.id, up.parent_id, path.c.depth + 1).where(
-            up.id == path.c.parent_id, path.c.depth < limit - 1
-        )
-    )
-    stmt = select(Message).join(path, Message.id == path.c.id).order_by(path.c.depth)
-    return list(session.scalars(stmt))
+    params = {"leaf_id": leaf_id, "conversation_id": conversation_id, "last_depth": limit - 1}
+    return list(session.scalars(PATH_TO, params))
 
 
 def get_message(session: Session, *, conversation_id: uuid.UUID, message_id: int) -> Message | None:
@@ -271,6 +302,11 @@ def messages_after(
     )
 
 
+# The values of these INSERTs and UPDATEs come with each execution, keyed by column;
+# parameters of their WHERE clauses are named b_… (SQLAlchemy reserves the column names).
+INSERT_MESSAGE = insert(MESSAGES).returning(MESSAGES.c.id)
+
+
 def insert_message(
     session: Session,
     *,
@@ -280,75 +316,102 @@ def insert_message(
     parent_id: int | None,
     state: str = "done",
     at: datetime | None = None,
+    updated_at: datetime | None = None,
 ) -> int:
     """Add one message under `parent_id` (with its token estimate, which the history window
     sums); its id."""
-    return session.execute(
-        insert(Message)
-        .values(
-            conversation_id=conversation_id,
-            parent_id=parent_id,
-            role=role,
-            content=content,
-            state=state,
-            token_estimate=estimate_tokens(content),
-            created_at=at or utcnow(),
-        )
-        .returning(Message.id)
-    ).scalar_one()
+    params = {
+        "conversation_id": conversation_id,
+        "parent_id": parent_id,
+        "role": role,
+        "content": content,
+        "state": state,
+        "token_estimate": estimate_tokens(content),
+        "created_at": at or utcnow(),
+        "updated_at": updated_at,
+    }
+    return int(session.execute(INSERT_MESSAGE, params).scalar_one())
+
+
+SET_LEAF = update(CONVERSATIONS).where(CONVERSATIONS.c.id == bindparam("b_id"))
 
 
 def set_leaf(session: Session, *, conversation_id: uuid.UUID, leaf_id: int | None) -> None:
-    session.execute(
-        update(Conversation)
-        .where(Conversation.id == conversation_id)
-        .values(current_leaf_id=leaf_id)
-    )
+    session.execute(SET_LEAF, {"b_id": conversation_id, "current_leaf_id": leaf_id})
 
 
 # -- the turn lease ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TurnLease:
+    """A turn's lease, with the conversation's fields the turn needs (returned by the
+    UPDATE that took it, so the turn needn't read the row again)."""
+
+    token: uuid.UUID
+    system_prompt: str | None
+    current_leaf_id: int | None
+    title_is_custom: bool
+
+
+ACQUIRE_TURN = (
+    update(CONVERSATIONS)
+    .where(
+        CONVERSATIONS.c.id == bindparam("b_id"),
+        CONVERSATIONS.c.user_id == bindparam("b_user_id"),
+        or_(CONVERSATIONS.c.busy_token.is_(None), CONVERSATIONS.c.busy_until < bindparam("b_now")),
+    )
+    .returning(
+        CONVERSATIONS.c.system_prompt,
+        CONVERSATIONS.c.current_leaf_id,
+        CONVERSATIONS.c.title_is_custom,
+    )
+)
+
+
 def acquire_turn(
     session: Session, *, user_id: int, conversation_id: uuid.UUID, ttl: timedelta
-) -> uuid.UUID | None:
-    """Take the conversation's turn lease; None if another turn holds it.
+) -> TurnLease | None:
+    """Take the conversation's turn lease; None if another turn holds it (or the
+    conversation is not the user's).
 
     One conditional UPDATE, so two workers can never both win. A lease outlives a crashed
     worker only until `busy_until`, which the running turn keeps pushing forward
     (`renew_turn`)."""
     token = uuid.uuid4()
     now = utcnow()
-    taken = rows_matched(
-        session,
-        update(Conversation)
-        .where(
-            Conversation.id == conversation_id,
-            Conversation.user_id == user_id,
-            or_(Conversation.busy_token.is_(None), Conversation.busy_until < now),
-        )
-        .values(busy_token=token, busy_until=now + ttl),
-    )
-    return token if taken == 1 else None
+    params = {
+        "b_id": conversation_id,
+        "b_user_id": user_id,
+        "b_now": now,
+        "busy_token": token,
+        "busy_until": now + ttl,
+    }
+    row = session.execute(ACQUIRE_TURN, params).one_or_none()
+    if row is None:
+        return None
+    return TurnLease(token, row.system_prompt, row.current_leaf_id, bool(row.title_is_custom))
+
+
+# The turn's own lease: the conversation with this id and this token.
+HELD_LEASE = (
+    CONVERSATIONS.c.id == bindparam("b_id"),
+    CONVERSATIONS.c.busy_token == bindparam("b_token"),
+)
+RENEW_TURN = update(CONVERSATIONS).where(*HELD_LEASE)
 
 
 def renew_turn(
     session: Session, *, conversation_id: uuid.UUID, token: uuid.UUID, ttl: timedelta
 ) -> bool:
     """Push the lease's expiry forward; False if it is no longer ours."""
-    renewed = rows_matched(
-        session,
-        update(Conversation)
-        .where(Conversation.id == conversation_id, Conversation.busy_token == token)
-        .values(busy_until=utcnow() + ttl),
-    )
-    return renewed == 1
+    params = {"b_id": conversation_id, "b_token": token, "busy_until": utcnow() + ttl}
+    return rows_matched(session, RENEW_TURN, params) == 1
+
+
+RELEASE_TURN = update(CONVERSATIONS).where(*HELD_LEASE).values(busy_token=None, busy_until=None)
 
 
 def release_turn(session: Session, *, conversation_id: uuid.UUID, token: uuid.UUID) -> None:
-    session.execute(
-        update(Conversation)
-        .where(Conversation.id == conversation_id, Conversation.busy_token == token)
-        .values(busy_token=None, busy_until=None)
-    )
+    session.execute(RELEASE_TURN, {"b_id": conversation_id, "b_token": token})
 
 
 def lease_lapsed(conv: Conversation, now: datetime | None = None) -> bool:
@@ -371,16 +434,32 @@ def list_all_conversations(session: Session, *, user_id: int) -> list[Conversati
 STREAMING = text("messages.state = 'streaming'")
 
 
+INTERRUPT_STREAMING = (
+    update(MESSAGES)
+    .where(MESSAGES.c.conversation_id == bindparam("b_conversation_id"), STREAMING)
+    .values(state="interrupted")
+)
+
+
 def interrupt_streaming(session: Session, *, conversation_id: uuid.UUID) -> int:
     """Mark answers left streaming by a turn whose lease lapsed (its worker died) as
     interrupted. Called by the turn that takes the lease next; the partial index on
     streaming rows keeps it cheap."""
-    return rows_matched(
-        session,
-        update(Message)
-        .where(Message.conversation_id == conversation_id, STREAMING)
-        .values(state="interrupted"),
-    )
+    return rows_matched(session, INTERRUPT_STREAMING, {"b_conversation_id": conversation_id})
+
+
+def _start_statement(*, with_title: bool) -> ReturningUpdate[str]:
+    statement = update(CONVERSATIONS).where(*HELD_LEASE).returning(CONVERSATIONS.c.title)
+    if with_title:
+        # A rename that landed while the model was answering wins over the automatic title.
+        title = case(
+            (CONVERSATIONS.c.title_is_custom, CONVERSATIONS.c.title), else_=bindparam("b_title")
+        )
+        statement = statement.values(title=title)
+    return statement
+
+
+START_ANSWER = {with_title: _start_statement(with_title=with_title) for with_title in (False, True)}
 
 
 def start_answer(
@@ -401,16 +480,10 @@ def start_answer(
 
     Plain Core statements: this runs under the database write lock, so it stays short."""
     now = utcnow()
-    values: dict[str, object] = {"updated_at": now}
+    params: dict[str, object] = {"b_id": conversation_id, "b_token": lease, "updated_at": now}
     if title is not None:
-        # A rename that landed while the model was answering wins over the automatic title.
-        values["title"] = case((Conversation.title_is_custom, Conversation.title), else_=title)
-    stored_title = session.execute(
-        update(Conversation)
-        .where(Conversation.id == conversation_id, Conversation.busy_token == lease)
-        .values(**values)
-        .returning(Conversation.title)
-    ).scalar_one_or_none()
+        params["b_title"] = title
+    stored_title = session.execute(START_ANSWER[title is not None], params).scalar_one_or_none()
     if stored_title is None:
         return None
     if user_text is not None:
@@ -424,34 +497,38 @@ def start_answer(
         )
     if question_id is None:
         raise ValueError("start_answer needs user_text or question_id")
-    answer_id = session.execute(
-        insert(Message)
-        .values(
-            conversation_id=conversation_id,
-            parent_id=question_id,
-            role="ai",
-            content=first_text,
-            state="streaming",
-            token_estimate=estimate_tokens(first_text),
-            created_at=now,
-            updated_at=now,
-        )
-        .returning(Message.id)
-    ).scalar_one()
+    answer_id = insert_message(
+        session,
+        conversation_id=conversation_id,
+        role="ai",
+        content=first_text,
+        parent_id=question_id,
+        state="streaming",
+        at=now,
+        updated_at=now,
+    )
     set_leaf(session, conversation_id=conversation_id, leaf_id=answer_id)
-    return question_id, answer_id, stored_title
+    return question_id, answer_id, str(stored_title)
+
+
+STREAMING_ANSWER = (MESSAGES.c.id == bindparam("b_id"), MESSAGES.c.state == "streaming")
+GROW_ANSWER = update(MESSAGES).where(*STREAMING_ANSWER)
 
 
 def grow_answer(session: Session, *, message_id: int, content: str) -> bool:
     """Store the answer so far; False when it is no longer streaming (stopped, or marked
     interrupted by a turn that took over): the generation must end."""
-    grown = rows_matched(
-        session,
-        update(Message)
-        .where(Message.id == message_id, Message.state == "streaming")
-        .values(content=content, updated_at=utcnow()),
-    )
-    return grown == 1
+    params = {"b_id": message_id, "content": content, "updated_at": utcnow()}
+    return rows_matched(session, GROW_ANSWER, params) == 1
+
+
+END_ANSWER = update(MESSAGES).where(*STREAMING_ANSWER)
+FINISH_TURN = (
+    update(CONVERSATIONS)
+    .where(*HELD_LEASE)
+    .values(busy_token=None, busy_until=None)
+    .returning(CONVERSATIONS.c.title)
+)
 
 
 def finish_answer(
@@ -473,23 +550,20 @@ def finish_answer(
     now = utcnow()
     ended = rows_matched(
         session,
-        update(Message)
-        .where(Message.id == message_id, Message.state == "streaming")
-        .values(
-            content=content,
-            state=state,
-            token_estimate=estimate_tokens(content),
-            updated_at=now,
-            model=model,
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
-        ),
+        END_ANSWER,
+        {
+            "b_id": message_id,
+            "content": content,
+            "state": state,
+            "token_estimate": estimate_tokens(content),
+            "updated_at": now,
+            "model": model,
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+        },
     )
     title = session.execute(
-        update(Conversation)
-        .where(Conversation.id == conversation_id, Conversation.busy_token == lease)
-        .values(busy_token=None, busy_until=None, updated_at=now)
-        .returning(Conversation.title)
+        FINISH_TURN, {"b_id": conversation_id, "b_token": lease, "updated_at": now}
     ).scalar_one_or_none()
     return ended == 1, title
 

@@ -186,7 +186,8 @@ def _gunicorn(
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_http(f"{url}/ready", timeout=60)
+        # Generous: on a shared machine four workers importing the stack took over a minute.
+        wait_http(f"{url}/ready", timeout=180)
         yield url, proc.pid
     finally:
         proc.terminate()

@@ -186,7 +186,12 @@ def login(body: LoginIn) -> dict:
     ):
         raise HTTPException(401, "Wrong username or password")
     token = jwt.encode({"sub": user.username, "exp": int(time.time()) + 3600}, SECRET, "HS256")
-    return {"access_token": token, "token_type": "bearer", "user_id": user.id}
+    return {
+        "access_token": token,
+        "token_type": "bearer",
+        "user_id": user.id,
+        "username": user.username,
+    }
 
 
 @app.post("/session")

@@ -31,10 +31,10 @@ from bench.harness import (
     fake_gemini_pid,
     gunicorn_app,
     reference_app,
-    register_and_login,
     script_fake,
     summary_ms,
 )
+from tests.helpers.accounts import register_and_login
 
 ROUND_SECONDS_CAP = 60
 
@@ -51,7 +51,7 @@ async def round_of_turns(
     # connections one gunicorn worker ends up holding most clients and the rest idle.
     limits = httpx.Limits(max_connections=len(headers))
     async with httpx.AsyncClient(
-        base_url=url, timeout=30, limits=limits, headers={"Connection": "close"}
+        base_url=url, timeout=120, limits=limits, headers={"Connection": "close"}
     ) as client:
 
         async def user(h: dict) -> None:
@@ -108,13 +108,21 @@ def main() -> None:
     parser.add_argument(
         "--variant-tree",
         type=Path,
+        action="append",
+        default=[],
         metavar="DIR",
-        help="also run ours from this copy of the source tree (a change to measure)",
+        help="also run ours from this copy of the source tree (a change to measure); "
+        "repeat it to measure several changes in the same rounds",
     )
     args = parser.parse_args()
     variant = dict(item.split("=", 1) for item in args.variant)
-    has_variant = bool(variant or args.variant_tree)
-    names = ["ours", "reference"] + (["ours_variant"] if has_variant else [])
+    trees: list[Path] = args.variant_tree or ([ROOT] if variant else [])
+    variants = {
+        ("ours_variant" if len(trees) == 1 else f"ours_variant_{i}"): tree
+        for i, tree in enumerate(trees, 1)
+    }
+    has_variant = bool(variants)
+    names = ["ours", "reference", *variants]
     results: dict[str, dict[str, list]] = {
         name: {"turns_per_second": [], "latencies": [], "errors": [], "cpu": []} for name in names
     }
@@ -124,18 +132,18 @@ def main() -> None:
             "ours": stack.enter_context(gunicorn_app(gemini, workers=args.workers)),
             "reference": stack.enter_context(reference_app(gemini, workers=args.workers)),
         }
-        if has_variant:
-            servers["ours_variant"] = stack.enter_context(
-                gunicorn_app(
-                    gemini, workers=args.workers, root=args.variant_tree or ROOT, **variant
-                )
+        for name, tree in variants.items():
+            servers[name] = stack.enter_context(
+                gunicorn_app(gemini, workers=args.workers, root=tree, **variant)
             )
         script_fake(gemini, text="A short instant answer from the fake model.")
         fake_pid = fake_gemini_pid()
         headers = {}
         for name, server in servers.items():
             with httpx.Client(base_url=server.url, timeout=60) as client:
-                headers[name] = [register_and_login(client, f"load{i}") for i in range(args.users)]
+                headers[name] = [
+                    register_and_login(client, f"load{i}").headers for i in range(args.users)
+                ]
             # Warm-up: every worker imports, connects and opens its model client.
             asyncio.run(round_of_turns(server.url, headers[name], 2))
         for _ in range(args.rounds):
@@ -171,21 +179,23 @@ def main() -> None:
         }
     out["ratio_ours_over_reference"] = round(tps["ours"] / tps["reference"], 2)
     out["target_ratio"] = 2.0
-    if has_variant:
-        out["ours_variant"]["settings"] = variant  # type: ignore[index]
-        out["ours_variant"]["tree"] = str(args.variant_tree or ROOT)  # type: ignore[index]
-        out["ratio_variant_over_reference"] = round(tps["ours_variant"] / tps["reference"], 2)
-        out["ratio_variant_over_ours"] = round(tps["ours_variant"] / tps["ours"], 2)
+    for name, tree in variants.items():
+        out[name]["settings"] = variant  # type: ignore[index]
+        out[name]["tree"] = str(tree)  # type: ignore[index]
+        out[f"ratio_{name}_over_reference"] = round(tps[name] / tps["reference"], 2)
+        out[f"ratio_{name}_over_ours"] = round(tps[name] / tps["ours"], 2)
     emit("throughput_vs_original_variant" if has_variant else "throughput_vs_original", out)
     print(
         f"ours {tps['ours']} turns/s, original reference {tps['reference']} turns/s: "
         f"ratio {out['ratio_ours_over_reference']} (target >= 2.0)"
     )
-    if has_variant:
+    for name, tree in variants.items():
+        cpu = out[name]["cpu_ms_per_turn"]["server_workers"]  # type: ignore[index]
         print(
-            f"ours with {variant or args.variant_tree}: {tps['ours_variant']} turns/s, "
-            f"{out['ratio_variant_over_reference']}x the reference, "
-            f"{out['ratio_variant_over_ours']}x ours"
+            f"{name} ({variant or tree}): {tps[name]} turns/s, "
+            f"{out[f'ratio_{name}_over_reference']}x the reference, "
+            f"{out[f'ratio_{name}_over_ours']}x ours; worker CPU {cpu} ms per turn "
+            f"(ours {out['ours']['cpu_ms_per_turn']['server_workers']})"  # type: ignore[index]
         )
 
 

@@ -38,10 +38,10 @@ from bench.harness import (
     fake_gemini,
     gunicorn_app,
     reference_app,
-    register_and_login,
     script_fake,
 )
 from bench.throughput_vs_original import round_of_turns
+from tests.helpers.accounts import register_and_login
 
 SAMPLE_RATE_HZ = 500
 
@@ -271,7 +271,7 @@ def table(centres: collections.Counter, cpu_ms_per_turn: float) -> list[dict]:
 
 def run_server(url: str, pid: int, users: int, turns: int, rounds: int) -> dict:
     with httpx.Client(base_url=url, timeout=60) as client:
-        headers = [register_and_login(client, f"prof{i}") for i in range(users)]
+        headers = [register_and_login(client, f"prof{i}").headers for i in range(users)]
     asyncio.run(round_of_turns(url, headers, 3))  # warm-up
     done = []
 
@@ -325,7 +325,9 @@ def main() -> None:
             (worker,) = ours.worker_pids()
             # Statements per turn: counted over one round with nothing else running.
             with httpx.Client(base_url=ours.url, timeout=60) as client:
-                headers = [register_and_login(client, f"count{i}") for i in range(args.users)]
+                headers = [
+                    register_and_login(client, f"count{i}").headers for i in range(args.users)
+                ]
             httpx.delete(f"{ours.url}/_bench/sql")
             latencies, _, _ = asyncio.run(round_of_turns(ours.url, headers, args.turns))
             counts = httpx.get(f"{ours.url}/_bench/sql").json()

@@ -1,11 +1,11 @@
-"""prompt | model, streaming and not, with the model's failures mapped to our statuses."""
+"""The chat model's stream for a turn, with the model's failures mapped to our statuses."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator
+from typing import cast
 
 import httpx
 import httpx2
@@ -16,18 +16,12 @@ from langchain_core.exceptions import (
     ModelTimeoutError,
 )
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessageChunk, BaseMessage
-from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
-from langchain_core.runnables import Runnable
+from langchain_core.messages import AIMessageChunk, BaseMessage, HumanMessage, SystemMessage
 from langchain_google_genai.chat_models import ChatGoogleGenerativeAIError
 
 from app.schemas import Usage
 
 log = logging.getLogger("app.chat")
-
-PROMPT = ChatPromptTemplate.from_messages(
-    [("system", "{system}"), MessagesPlaceholder("history"), ("human", "{input}")]
-)
 
 # When Gemini rate-limits us we ask the client to come back after this long.
 UPSTREAM_RETRY_AFTER_SECONDS = 30
@@ -80,12 +74,6 @@ def classify(exc: BaseException) -> ModelFailure:
     raise exc  # a bug of ours: let it surface as a 500 with a traceback in the log
 
 
-@dataclass
-class Reply:
-    text: str
-    usage: Usage | None
-
-
 def usage_of(message: BaseMessage) -> Usage | None:
     meta = getattr(message, "usage_metadata", None)
     if not meta:
@@ -100,35 +88,22 @@ def usage_of(message: BaseMessage) -> Usage | None:
 class ChatChain:
     def __init__(self, model: BaseChatModel, timeout_seconds: float, attempts: int) -> None:
         self.model = model  # also writes the running summaries (app/chat/summary.py)
-        self.runnable: Runnable = PROMPT | model
         # The client's own timeout applies per attempt; this bounds the whole call.
         self.deadline_seconds = timeout_seconds * attempts + 5
         # A stream may run long, but not silently: this is the longest gap between chunks.
         self.idle_seconds = timeout_seconds
 
-    @staticmethod
-    def _inputs(system: str, history: list[BaseMessage], text: str) -> dict[str, object]:
-        return {"system": system, "history": history, "input": text}
-
-    async def ainvoke(self, system: str, history: list[BaseMessage], text: str) -> Reply:
-        try:
-            async with asyncio.timeout(self.deadline_seconds):
-                message = await self.runnable.ainvoke(self._inputs(system, history, text))
-        except Exception as exc:
-            failure = classify(exc)
-            log.warning("model call failed: %s (%s)", type(exc).__name__, failure.status)
-            raise failure from exc
-        if not message.text:
-            raise ModelFailure(502, "The model returned an empty answer.")
-        return Reply(text=message.text, usage=usage_of(message))
-
     async def astream(
         self, system: str, history: list[BaseMessage], text: str
-    ) -> AsyncIterator[AIMessageChunk]:
+    ) -> AsyncGenerator[AIMessageChunk, None]:
         """Chunks as the model produces them; failures raise ModelFailure. The first chunk
         may take the whole call's deadline (the client retries before it); after it, the
         longest gap between chunks is the idle timeout."""
-        stream = self.runnable.astream(self._inputs(system, history, text))
+        # The message list itself, not a prompt template piped into the model: the same
+        # request, without the template's formatting and the runnable sequence around it.
+        messages = [SystemMessage(content=system), *history, HumanMessage(content=text)]
+        # astream is an async generator (typed as an iterator): it has aclose().
+        stream = cast("AsyncGenerator[AIMessageChunk, None]", self.model.astream(messages))
         wait = self.deadline_seconds
         try:
             while True:

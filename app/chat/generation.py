@@ -23,6 +23,7 @@ from langchain_core.messages import AIMessageChunk
 from app import crud
 from app.chat.chain import ModelFailure, TurnError, usage_of
 from app.core.db import write_transaction
+from app.models import Message
 from app.schemas import TurnDone, Usage
 
 if TYPE_CHECKING:
@@ -192,7 +193,7 @@ class Generation:
 
     def _resolve(self, state: str, error: TurnError | None) -> None:
         started = self.started_rows
-        if started is not None:
+        if started is not None and (state != "done" or self._summary_due(started)):
             # The turn is stored (done, stopped or failed midway): fold what left the
             # window into the summary, in the background.
             self.service.summaries.schedule(self.plan.conversation_id)
@@ -210,6 +211,25 @@ class Generation:
         self._set(self.outcome, Outcome(state=state, text=self.text, done=done, error=error))
         if self.tokens is not None:
             self.tokens.put_nowait(None)
+
+    def _summary_due(self, started: Started) -> bool:
+        """Whether the summariser has work after this answer, judged from the rows the turn
+        loaded plus the two it wrote (their final text known: the answer is done)."""
+        added = [
+            Message(
+                id=started.answer_id,
+                role="ai",
+                state="done",
+                token_estimate=crud.estimate_tokens(self.text),
+            ),
+            Message(
+                id=started.question_id,
+                role="user",
+                state="done",
+                token_estimate=crud.estimate_tokens(self.plan.input_text),
+            ),
+        ]
+        return self.service.summaries.due_after(self.plan.memory, added)
 
     def _emit(self, text: str) -> None:
         if self.tokens is not None:

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from langchain_core.chat_history import BaseChatMessageHistory
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
-from sqlalchemy import delete, func, literal, select
+from sqlalchemy import Select, bindparam, delete, func, literal, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from app import crud
@@ -56,7 +56,14 @@ class Memory:
 
     summary: Summary | None
     window: list[Message]
-    loaded_rows: int = 0
+    # The branch as loaded (newest first), and whether it reaches the root (else the
+    # branch goes on above what was loaded).
+    path: list[Message] = field(default_factory=list)
+    reached_root: bool = True
+
+    @property
+    def loaded_rows(self) -> int:
+        return len(self.path)
 
     @property
     def window_tokens(self) -> int:
@@ -98,6 +105,18 @@ def select_window(newest_first: Sequence[Message], window: Window) -> list[Messa
     return chosen
 
 
+# Both built once: constructing them per call cost more than running them.
+NEWEST_SUMMARY_ON = (
+    select(Summary)
+    .where(
+        Summary.conversation_id == bindparam("conversation_id"),
+        Summary.through_message_id.in_(bindparam("path_ids", expanding=True)),
+    )
+    .order_by(Summary.through_message_id.desc(), Summary.id.desc())
+    .limit(1)
+)
+
+
 def newest_summary_on(
     session: Session, conversation_id: uuid.UUID, path_ids: Sequence[int]
 ) -> Summary | None:
@@ -106,15 +125,26 @@ def newest_summary_on(
     so that is the largest through_message_id on the path. One indexed IN query."""
     if not path_ids:
         return None
-    return session.scalar(
-        select(Summary)
-        .where(
-            Summary.conversation_id == conversation_id,
-            Summary.through_message_id.in_(list(path_ids)),
-        )
-        .order_by(Summary.through_message_id.desc(), Summary.id.desc())
-        .limit(1)
+    params = {"conversation_id": conversation_id, "path_ids": list(path_ids)}
+    return session.scalar(NEWEST_SUMMARY_ON, params)
+
+
+def _ids_above_statement() -> Select[int]:
+    anchor = select(Message.id, Message.parent_id, literal(0).label("depth")).where(
+        Message.id == bindparam("message_id"),
+        Message.conversation_id == bindparam("conversation_id"),
     )
+    walk = anchor.cte("above", recursive=True)
+    up = aliased(Message)
+    walk = walk.union_all(
+        select(up.id, up.parent_id, walk.c.depth + 1).where(
+            up.id == walk.c.parent_id, walk.c.depth < bindparam("last_depth")
+        )
+    )
+    return select(walk.c.id).order_by(walk.c.depth)
+
+
+IDS_ABOVE = _ids_above_statement()
 
 
 def ids_above(
@@ -122,17 +152,8 @@ def ids_above(
 ) -> list[int]:
     """The ids of `message_id` and up to `limit - 1` of its ancestors, newest first: the
     walk of `crud.path_to` without loading the messages."""
-    anchor = select(Message.id, Message.parent_id, literal(0).label("depth")).where(
-        Message.id == message_id, Message.conversation_id == conversation_id
-    )
-    walk = anchor.cte("above", recursive=True)
-    up = aliased(Message)
-    walk = walk.union_all(
-        select(up.id, up.parent_id, walk.c.depth + 1).where(
-            up.id == walk.c.parent_id, walk.c.depth < limit - 1
-        )
-    )
-    return list(session.scalars(select(walk.c.id).order_by(walk.c.depth)))
+    params = {"message_id": message_id, "conversation_id": conversation_id, "last_depth": limit - 1}
+    return list(session.scalars(IDS_ABOVE, params))
 
 
 def summary_for(
@@ -169,7 +190,7 @@ def load_memory(
     path = crud.path_to(session, conversation_id=conversation_id, leaf_id=leaf_id, limit=limit)
     summary = summary_for(session, conversation_id, path, limit)
     chosen = select_window(after_summary(path, summary), window)
-    return Memory(summary=summary, window=chosen, loaded_rows=len(path))
+    return Memory(summary=summary, window=chosen, path=path, reached_root=len(path) < limit)
 
 
 def covered_count(session: Session, conversation_id: uuid.UUID, message_id: int) -> int:

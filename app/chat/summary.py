@@ -29,9 +29,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import crud
 from app.chat.chain import classify, usage_of
-from app.chat.history import Window, after_summary, newest_summary_on, select_window
+from app.chat.history import Memory, Window, after_summary, newest_summary_on, select_window
 from app.core.config import Settings
-from app.core.db import write_transaction
+from app.core.db import rows_matched, write_transaction
 from app.models import Conversation, Message, Summary, utcnow
 from app.schemas import Usage
 
@@ -166,6 +166,21 @@ class Summariser:
             task.cancel()
         await self.drain()
 
+    def due_after(self, memory: Memory, added: Sequence[Message]) -> bool:
+        """Whether a run would find anything to fold after a turn that added `added` (newest
+        first) below the branch it loaded as `memory`. Decided from what the turn already
+        read, so that most turns skip the run's reads; when the turn's rows can't tell (the
+        branch goes on above them with no summary among them), yes."""
+        if not self.enabled:
+            return False
+        if memory.summary is None:
+            if not memory.reached_root:
+                return True
+        elif all(m.id != memory.summary.through_message_id for m in memory.path):
+            return True
+        path = [*added, *memory.path]
+        return plan_job(path, memory.summary, self.keep, self.min_messages) is not None
+
     # -- one run -------------------------------------------------------------------------
     async def run(self, conversation_id: uuid.UUID) -> None:
         """Fold what waits outside the window, in as many bounded calls as it takes. Never
@@ -230,7 +245,8 @@ class Summariser:
         now = utcnow()
         until = now + self.lease_ttl
         with write_transaction(self.factory) as session:
-            taken = session.execute(
+            taken = rows_matched(
+                session,
                 update(Conversation)
                 .where(
                     Conversation.id == conversation_id,
@@ -239,8 +255,8 @@ class Summariser:
                         Conversation.summary_busy_until < now,
                     ),
                 )
-                .values(summary_busy_until=until)
-            ).rowcount
+                .values(summary_busy_until=until),
+            )
         return until if taken == 1 else None
 
     def _release(self, conversation_id: uuid.UUID, lease: datetime | None) -> None:
@@ -276,11 +292,12 @@ class Summariser:
         session: Session, conversation_id: uuid.UUID, lease: datetime, ttl: timedelta
     ) -> datetime | None:
         renewed = utcnow() + ttl
-        ours = session.execute(
+        ours = rows_matched(
+            session,
             update(Conversation)
             .where(Conversation.id == conversation_id, Conversation.summary_busy_until == lease)
-            .values(summary_busy_until=renewed)
-        ).rowcount
+            .values(summary_busy_until=renewed),
+        )
         return renewed if ours == 1 else None
 
     def _renew(self, conversation_id: uuid.UUID, lease: datetime | None) -> datetime | None:

@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import crud
 from app.chat.chain import ChatChain, TurnError
 from app.chat.generation import Generation
-from app.chat.history import ConversationHistory, Window
+from app.chat.history import Memory, Window, load_memory
 from app.chat.llm import model_info
 from app.chat.summary import Summariser
 from app.core import ratelimit
 from app.core.config import Settings
 from app.core.db import write_transaction
-from app.models import Conversation, Message
+from app.models import DEFAULT_TITLE, Message
 
 log = logging.getLogger("app.chat")
 
@@ -40,6 +40,7 @@ class TurnPlan:
     lease: uuid.UUID
     system_prompt: str
     history: list[BaseMessage]
+    memory: Memory  # what `history` was made from, for the summariser's check after the turn
     input_text: str
     new_user_text: str | None  # None when regenerating an existing question
     parent_id: int | None  # where a new question goes in the tree
@@ -51,7 +52,7 @@ def auto_title(text: str) -> str:
     """A short title from the first message: its first line, cut at a word boundary."""
     line = " ".join(text.strip().split("\n", 1)[0].split())
     if len(line) <= TITLE_MAX_CHARS:
-        return line or crud.DEFAULT_TITLE
+        return line or DEFAULT_TITLE
     cut = line[:TITLE_MAX_CHARS].rsplit(" ", 1)[0] or line[:TITLE_MAX_CHARS]
     return cut.rstrip(" ,.;:") + "…"
 
@@ -125,22 +126,20 @@ class TurnService:
                 raise TurnRejected(404, "Conversation not found")
             raise TurnRejected(409, "An answer is already being generated in this conversation")
         try:
+            # The conversation's fields came back from the lease's UPDATE; one read
+            # transaction loads the branch. (A conversation deleted meanwhile ends the turn
+            # at its first write, with a 409.)
             with self.factory() as session:
-                conv = crud.get_conversation(
-                    session, user_id=user_id, conversation_id=conversation_id
-                )
-                if conv is None:  # deleted between the two statements
-                    raise TurnRejected(404, "Conversation not found")
-                return self._plan(session, conv, lease, message, edit_of)
+                return self._plan(session, conversation_id, lease, message, edit_of)
         except BaseException:
-            self._release(conversation_id, lease)
+            self._release(conversation_id, lease.token)
             raise
 
     def _plan(
         self,
         session: Session,
-        conv: Conversation,
-        lease: uuid.UUID,
+        conversation_id: uuid.UUID,
+        conv: crud.TurnLease,
         message: str | None,
         edit_of: int | None,
     ) -> TurnPlan:
@@ -148,25 +147,27 @@ class TurnService:
         windowed."""
         question_id = None
         if message is None:  # regenerate: a new version of the current branch's answer
-            question = self._current_question(session, conv)
+            question = self._current_question(session, conversation_id, conv.current_leaf_id)
             if question is None:
                 raise TurnRejected(409, "There is no question to answer again")
             question_id, parent_id, input_text = question.id, question.parent_id, question.content
         elif edit_of is not None:  # a new version of an earlier question
-            edited = crud.get_message(session, conversation_id=conv.id, message_id=edit_of)
+            edited = crud.get_message(session, conversation_id=conversation_id, message_id=edit_of)
             if edited is None or edited.role != "user":
                 raise TurnRejected(404, "No such question in this conversation")
             parent_id, input_text = edited.parent_id, message
         else:
             parent_id, input_text = conv.current_leaf_id, message
-        history = ConversationHistory(self.factory, conv.id, self.window, leaf_id=parent_id)
-        window = history.messages if parent_id is not None else []
+        memory = Memory(summary=None, window=[])
+        if parent_id is not None:
+            memory = load_memory(session, conversation_id, parent_id, self.window)
         first = message is not None and parent_id is None and not conv.title_is_custom
         return TurnPlan(
-            conversation_id=conv.id,
-            lease=lease,
+            conversation_id=conversation_id,
+            lease=conv.token,
             system_prompt=conv.system_prompt or self.settings.default_system_prompt,
-            history=window,
+            history=memory.langchain_messages(),
+            memory=memory,
             input_text=input_text,
             new_user_text=message,
             parent_id=parent_id,
@@ -175,10 +176,12 @@ class TurnService:
         )
 
     @staticmethod
-    def _current_question(session: Session, conv: Conversation) -> Message | None:
+    def _current_question(
+        session: Session, conversation_id: uuid.UUID, leaf_id: int | None
+    ) -> Message | None:
         """The question at the end of the branch being viewed: the leaf itself, or the
         question its answer (the leaf) replies to."""
-        path = crud.path_to(session, conversation_id=conv.id, leaf_id=conv.current_leaf_id, limit=2)
+        path = crud.path_to(session, conversation_id=conversation_id, leaf_id=leaf_id, limit=2)
         return next((m for m in path if m.role == "user"), None)
 
     def _release(self, conversation_id: uuid.UUID, lease: uuid.UUID) -> None:

@@ -117,10 +117,12 @@ def make_engine(settings: Settings, *, foreign_keys: bool = True) -> Engine:
     )
 
 
-def rows_matched(session: Session, statement: Executable) -> int:
+def rows_matched(
+    session: Session, statement: Executable, params: dict[str, Any] | None = None
+) -> int:
     """How many rows an UPDATE or DELETE matched (`Session.execute` is typed as returning
     a plain Result; for these statements it is the CursorResult that counts them)."""
-    result = cast("CursorResult[Any]", session.execute(statement))
+    result = cast("CursorResult[Any]", session.execute(statement, params))
     return result.rowcount
 
 

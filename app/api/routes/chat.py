@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from app import crud
-from app.api.deps import CurrentUser, StateDep
+from app.api.deps import CurrentUser, Responses, StateDep
 from app.chat.chain import TurnError
 from app.chat.generation import Generation
 from app.chat.tree import message_page, shown_state
@@ -34,7 +34,7 @@ router = APIRouter(
     tags=["chat"], responses={401: {"model": ErrorOut, "description": "Not authenticated"}}
 )
 
-CHAT_ERRORS: dict[int | str, dict] = {
+CHAT_ERRORS: Responses = {
     404: {"model": ErrorOut, "description": "No such conversation (or edited question) of yours"},
     409: {"model": ErrorOut, "description": "Another answer is being generated in it"},
     413: {"model": ErrorOut, "description": "Request body too large"},
@@ -43,7 +43,9 @@ CHAT_ERRORS: dict[int | str, dict] = {
     503: {"model": ErrorOut, "description": "The model is rate limited (see Retry-After)"},
     504: {"model": ErrorOut, "description": "The model timed out"},
 }
-NOT_FOUND = {404: {"model": ErrorOut, "description": "No such conversation or message of yours"}}
+NOT_FOUND: Responses = {
+    404: {"model": ErrorOut, "description": "No such conversation or message of yours"}
+}
 
 # A client following an answer someone else's request is writing reads its row this often.
 FOLLOW_POLL_SECONDS = 0.25
