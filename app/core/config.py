@@ -250,11 +250,13 @@ def closest_setting(name: str, known: Iterable[str]) -> str | None:
 
 def unknown_settings(environ: Mapping[str, str], env_files: Iterable[Path]) -> list[str]:
     """One message per name meant as a setting that no setting has: the keys of the given
-    env files (those that exist) and CHATBOT_-prefixed variables of `environ`."""
+    env files (those that exist and can be read) and CHATBOT_-prefixed variables of `environ`."""
     known = known_setting_names()
     found: dict[str, str] = {}
     for path in env_files:
-        if path.is_file():
+        # The host's env file is root's alone (0600): systemd reads it for the service, which
+        # can't, and the service must still start.
+        if path.is_file() and os.access(path, os.R_OK):
             for key in dotenv_values(path):
                 found.setdefault(key.upper(), str(path))
     for key in environ:

@@ -3,7 +3,7 @@
 // gets a copy button.
 
 import { Marked } from "../vendor/marked/marked.esm.js";
-import DOMPurify from "../vendor/dompurify/purify.es.mjs";
+import DOMPurify from "../vendor/dompurify/purify.min.mjs";
 import hljs from "../vendor/highlight/highlight.min.js";
 import dockerfile from "../vendor/highlight/languages/dockerfile.min.js";
 import nginx from "../vendor/highlight/languages/nginx.min.js";

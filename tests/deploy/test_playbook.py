@@ -10,7 +10,9 @@ powered off and booted again.
 
 from __future__ import annotations
 
+import gzip
 import json
+import re
 import threading
 import time
 from collections import Counter
@@ -109,21 +111,96 @@ def test_nginx_serves_the_ui_at_root(deployment: Deployment) -> None:
         assert page.headers["x-content-type-options"] == "nosniff"
         assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
         assert page.headers["referrer-policy"]
-        # A vendored file gets the long cache; the app's own files are revalidated.
+        # Browsers refuse ES modules of any other type (nginx 1.22 doesn't know .mjs).
         modules = deployment.sh("cd /opt/chatbot/current/frontend && ls vendor/*/*.*js")
         assert modules.split()
         for module in modules.split():
-            asset = client.get("/" + module)
+            asset = client.get(f"/assets/{deployment.first_release}/{module}")
             assert asset.status_code == 200, module
-            # Browsers refuse ES modules of any other type (nginx 1.22 doesn't know .mjs).
             assert asset.headers["content-type"] == "application/javascript", module
-            assert int(asset.headers["cache-control"].split("max-age=")[1]) >= 86400
         # Compressed for clients that ask.
         script = client.get("/js/main.js", headers={"Accept-Encoding": "gzip"})
         assert script.status_code == 200 and script.headers.get("content-encoding") == "gzip"
         # API paths reach the app; its answers are JSON.
         assert client.get("/ready").json()["status"] == "ready"
         assert client.get("/openapi.json").status_code == 200
+
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+# A relative href/src of index.html (not a fragment, not a data: or other scheme's URL).
+_PAGE_URL = re.compile(r'\s(?:href|src)="([^"]+)"')
+
+
+def _raw(client: httpx.Client, path: str, **headers: str) -> tuple[httpx.Response, bytes]:
+    """GET without decoding the body: the bytes as they came over the wire."""
+    request = client.build_request("GET", path, headers=headers)
+    answer = client.send(request, stream=True)
+    try:
+        return answer, b"".join(answer.iter_raw())
+    finally:
+        answer.close()
+
+
+def test_ui_files_are_compressed_and_cached_by_release(deployment: Deployment) -> None:
+    release = deployment.first_release
+    prefix = f"/assets/{release}/"
+    with deployment.client() as client:
+        page, _ = _raw(client, "/", **{"Accept-Encoding": "gzip"})
+        html = client.get("/").text
+        # index.html: revalidated on every load, and a 304 when it has not changed.
+        assert page.status_code == 200 and page.headers["content-encoding"] == "gzip"
+        assert page.headers["cache-control"] == "no-cache"
+        etag = page.headers["etag"]
+        unchanged = client.get("/", headers={"If-None-Match": etag, "Accept-Encoding": "gzip"})
+        assert unchanged.status_code == 304, unchanged.headers
+        assert client.get("/", headers={"If-None-Match": '"other"'}).status_code == 200
+
+        # Every file the page names is under its release's prefix; nothing relative is left.
+        named = [u for u in _PAGE_URL.findall(html) if not u.startswith(("#", "data:"))]
+        assert any(u.endswith("/js/main.js") for u in named), named
+        assert all(u.startswith(prefix) for u in named), named
+        # ... and so are the files main.js imports relatively: the app's and the vendored ones.
+        imported = [f"{prefix}js/markdown.js", f"{prefix}vendor/dompurify/purify.min.mjs"]
+        for path in [*named, *imported]:
+            file = f"/opt/chatbot/releases/{release}/frontend/{path.removeprefix(prefix)}"
+            on_disk = int(deployment.sh(f"stat -c %s {file}"))
+            for encoding in ("gzip", "br"):
+                answer, body = _raw(client, path, **{"Accept-Encoding": encoding})
+                assert answer.status_code == 200, path
+                assert answer.headers["cache-control"] == IMMUTABLE, path
+                assert answer.headers.get("content-encoding") == encoding, (path, answer.headers)
+                assert "accept-encoding" in answer.headers["vary"].lower(), path
+                assert len(body) < on_disk, (path, encoding, len(body), on_disk)
+                # The static UI's security headers come along.
+                assert "default-src 'self'" in answer.headers["content-security-policy"], path
+        # To a client that takes no encoding the file as it is; gzip decodes to the same bytes.
+        plain, plain_body = _raw(client, f"{prefix}js/main.js", **{"Accept-Encoding": "identity"})
+        assert "content-encoding" not in plain.headers
+        _, zipped_body = _raw(client, f"{prefix}js/main.js", **{"Accept-Encoding": "gzip"})
+        assert gzip.decompress(zipped_body) == plain_body
+
+        # Neither a file nor a release that doesn't exist is cached.
+        for missing in (f"{prefix}js/nope.js", "/assets/no-such-release/js/main.js"):
+            answer = client.get(missing)
+            assert answer.status_code == 404, missing
+            assert answer.headers.get("cache-control") != IMMUTABLE
+
+
+def test_event_stream_is_never_compressed(deployment: Deployment, alice: User) -> None:
+    deployment.gemini.fake.push(Behavior(text="one two three"))
+    with (
+        deployment.client() as client,
+        client.stream(
+            "POST",
+            "/chat/stream",
+            headers={**alice.headers, "Accept-Encoding": "gzip, deflate, br"},
+            json={"conversationId": alice.conversation, "message": "Compressed?"},
+        ) as answer,
+    ):
+        assert answer.status_code == 200
+        assert answer.headers["content-type"].startswith("text/event-stream")
+        assert "content-encoding" not in answer.headers
+        assert b"event: done" in b"".join(answer.iter_raw())
 
 
 def test_register_login_session_and_chat_through_nginx(deployment: Deployment) -> None:
@@ -405,6 +482,18 @@ def test_restore_from_the_pre_migration_backup(deployment: Deployment, redeploy:
     assert _snapshot(deployment, ["alice", "bob"]) == redeploy.after
     # The database that was replaced was kept, just in case.
     assert deployment.sh("ls /var/lib/chatbot/backups/pre-restore").strip()
+
+
+def test_a_page_from_the_previous_release_still_gets_its_files(
+    deployment: Deployment, redeploy: Redeploy
+) -> None:
+    old, new = deployment.first_release, Path(redeploy.release).name
+    assert old != new
+    with deployment.client() as client:
+        assert f"/assets/{new}/js/main.js" in client.get("/").text
+        for release in (old, new):
+            answer = client.get(f"/assets/{release}/js/main.js")
+            assert answer.status_code == 200 and answer.headers["cache-control"] == IMMUTABLE
 
 
 def test_daily_backup_unit_makes_a_backup(deployment: Deployment) -> None:
