@@ -149,6 +149,14 @@ class Settings(BaseSettings):
         return f"sqlite:///{self.data_dir / 'chatbot.db'}"
 
     @property
+    def drain_file(self) -> Path:
+        """While this file exists /ready answers 503, so a load balancer stops sending new
+        requests here (a rolling deploy's drain). A file, not a flag in memory, so that every
+        worker process sees it and it outlives a restart; `python -m app.manage drain` and
+        the Ansible role set and clear it."""
+        return self.data_dir / "draining"
+
+    @property
     def secure_cookies(self) -> bool:
         return self.is_production if self.cookie_secure is None else self.cookie_secure
 

@@ -17,6 +17,9 @@ from app.core.config import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 WRITE_OPTION = "app_write_transaction"
+# PostgreSQL advisory lock held by every migration (app/migrations/env.py), so that hosts
+# migrating at once take turns. Any fixed number, the same in every release: "chatbot".
+MIGRATION_LOCK_KEY = 0x63686174626F74
 
 
 class SQLiteWriteLock:
