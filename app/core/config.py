@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     data_dir: Path = PROJECT_ROOT / "data"
     database_url: str | None = None
+    # PostgreSQL connections per worker process: kept open (pool size) and opened on top in a
+    # burst (max overflow). Hosts × workers × (both) must stay under the server's
+    # max_connections; docs/scaling.md sizes them. SQLite ignores them.
+    database_pool_size: int = Field(default=5, ge=1, le=100)
+    database_max_overflow: int = Field(default=10, ge=0, le=100)
 
     # The model. With no key, development runs the offline demo model; production refuses
     # unless MODEL_PROVIDER=demo is chosen explicitly.

@@ -115,7 +115,11 @@ def make_engine(settings: Settings, *, foreign_keys: bool = True) -> Engine:
             _sqlite_write_locks[engine] = SQLiteWriteLock(engine.url.database)
         return engine
     return create_engine(
-        url, hide_parameters=True, pool_pre_ping=True, pool_size=5, max_overflow=10
+        url,
+        hide_parameters=True,
+        pool_pre_ping=True,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
     )
 
 

@@ -236,3 +236,16 @@ def test_copy_checks_its_arguments(tmp_path: Path) -> None:
             f"sqlite:///{tmp_path / 'missing.db'}", "postgresql+psycopg://x@127.0.0.1/db"
         )
     assert not os.path.exists(tmp_path / "missing.db")
+
+
+def test_postgres_pool_follows_the_settings(settings_factory) -> None:
+    from app.core.db import make_engine
+
+    settings = settings_factory(
+        database_url="postgresql+psycopg://u:p@127.0.0.1:1/db",
+        database_pool_size=2,
+        database_max_overflow=3,
+    )
+    engine = make_engine(settings)  # connects lazily: nothing is contacted
+    assert (engine.pool.size(), engine.pool._max_overflow) == (2, 3)
+    engine.dispose()
