@@ -323,7 +323,9 @@ class ChatClient:
                     self.acknowledged.append(message)
                 if i % 3 == 2:
                     self._send(http, "GET", f"/conversations/{conv}/messages?limit=5", None)
-                time.sleep(0.05)
+                # A person's pace, sped up: enough to keep turns in flight on both hosts at
+                # every moment without taking the deploy's CPU on this 2-core machine.
+                time.sleep(0.3)
 
 
 class Load:
@@ -369,16 +371,29 @@ class Load:
         }
 
 
+def all_messages(http: httpx.Client, user: User) -> list[tuple[str, str]]:
+    """The whole conversation, oldest first, paged back with `before` (at most 50 pages)."""
+    pages: list[list[tuple[str, str]]] = []
+    before = ""
+    for _ in range(50):
+        answer = http.get(
+            f"/conversations/{user.conversation}/messages?limit=500{before}", headers=user.headers
+        )
+        assert answer.status_code == 200, answer.text
+        items = answer.json()["items"]
+        if not items:
+            break
+        pages.insert(0, [(m["role"], m["content"]) for m in items])
+        before = f"&before={items[0]['id']}"
+    return [m for page in pages for m in page]
+
+
 def assert_every_turn_saved(cluster: Cluster, load: Load) -> None:
     """Every turn a client got an answer for is in its conversation, with that answer after
     it; a retried turn may be there twice (its first try was saved but its answer lost)."""
     with httpx.Client(base_url=cluster.lb.url, timeout=60) as http:
         for client in load.clients:
-            items = http.get(
-                f"/conversations/{client.user.conversation}/messages?limit=500",
-                headers=client.user.headers,
-            ).json()["items"]
-            saved = [(m["role"], m["content"]) for m in items]
+            saved = all_messages(http, client.user)
             asked = Counter(content for role, content in saved if role == "user")
             for message in client.acknowledged:
                 assert asked[message] >= 1, f"{client.user.name}: lost turn {message!r}"
@@ -472,6 +487,7 @@ def test_rolling_redeploy_under_load_fails_no_request_and_loses_no_turn(
 ) -> None:
     marker = f"release-{time.time_ns()}"
     archive = changed_release_archive(cluster.ref, marker, tmp_path / "release.tar.gz")
+    lb_log_start = len(cluster.lb.log.read_text().splitlines())
     with Load(cluster, "rolling", max_turns=2000, seconds=300) as load:
         time.sleep(2)  # the clients are chatting before the deploy starts
         run = cluster.playbook("mh-2-rolling", "-e", f"chatbot_release_archive={archive}")
@@ -493,6 +509,20 @@ def test_rolling_redeploy_under_load_fails_no_request_and_loses_no_turn(
     assert len(drains) == 2 and drains[0] < rejoin < drains[1]
     assert set(load.served_by) == {app1, app2}
     cluster.lb.wait_status({app1: "UP", app2: "UP"})
+    # The balancer's view: each host went down on its 503 and came back, in turn, and there was
+    # always a server left ("1 active ... left", never "0 active").
+    changes = re.findall(
+        r"Server apps/(\S+) is (UP|DOWN), reason: ([^,]+).*?(\d+) active",
+        "\n".join(cluster.lb.log.read_text().splitlines()[lb_log_start:]),
+    )
+    assert [(h, state) for h, state, _, _ in changes] == [
+        (app1, "DOWN"),
+        (app1, "UP"),
+        (app2, "DOWN"),
+        (app2, "UP"),
+    ], changes
+    assert all(int(active) >= 1 for *_, active in changes), changes
+    assert "code: 503" in cluster.lb.log.read_text()
 
     # No new revision in this release: the first host ran migrate and found nothing to do.
     migrate = task_results(run, "chatbot : Migrate the database to the release's schema")
