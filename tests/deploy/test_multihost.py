@@ -53,6 +53,10 @@ PG_LOG = "/var/log/postgresql/postgresql-15-main.log"
 # The balancer's health check; the playbook is told the same (chatbot_lb_*).
 CHECK_INTERVAL, FALL, RISE = 1, 2, 2
 CLIENTS = 4
+# scripts/testhost's slots. A host that is powered off takes its veth and its /30 route with it:
+# without this route, packets still sent to its address (the balancer's, before its health
+# check notices) would follow the default route off this machine.
+TEST_NETWORK = "10.231.0.0/24"
 
 METRICS: dict[str, object] = {}
 STATE: dict[str, object] = {}
@@ -187,12 +191,23 @@ class Cluster:
         return len(re.findall(r"statement: \s*CREATE TABLE users\b", log))
 
 
+def _keep_test_network_local(stack: contextlib.ExitStack) -> None:
+    """An `unreachable` route for the whole test network, below the hosts' own /30 routes:
+    a live host is reached as before, a powered-off one answers "no route to host" at once."""
+    show = ["ip", "route", "show", "type", "unreachable", TEST_NETWORK]
+    if subprocess.run(show, capture_output=True, text=True, check=True).stdout.strip():
+        return  # someone else's guard: leave it
+    subprocess.run(["ip", "route", "add", "unreachable", TEST_NETWORK], check=True)
+    stack.callback(subprocess.run, ["ip", "route", "del", "unreachable", TEST_NETWORK], check=False)
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     require_test_hosts()
     work = tmp_path_factory.mktemp("multihost")
     start = time.monotonic()
     with contextlib.ExitStack() as stack:
+        _keep_test_network_local(stack)
         # Each free_slot() claims its own name and /30 before the next one looks.
         db, app1, app2 = (stack.enter_context(TestHost.free_slot()) for _ in range(3))
         apps = [app1, app2]
@@ -549,6 +564,10 @@ def test_losing_an_app_host_under_load(cluster: Cluster) -> None:
     assert_every_turn_saved(cluster, load)
     after = [s for c in load.clients for t, s in c.timeline if t > marked_down]
     assert after and set(after) == {survivor.name}, Counter(after)
+    # The balancer found the lost host unreachable (not some other machine answering for it).
+    assert re.search(
+        rf"Server apps/{lost.name} is DOWN, reason: Layer4", cluster.lb.log.read_text()
+    )
     # Logging in still works: every account lives in the shared database.
     with httpx.Client(base_url=cluster.lb.url, timeout=60) as http:
         assert login(http, cluster.users[0].name)
