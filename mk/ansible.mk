@@ -9,17 +9,21 @@ DEPLOY_LOCAL_ARGS ?= -e chatbot_model_provider=demo
 DEPLOY_LOCAL_INVENTORY := test-artifacts/deploy-local/inventory.ini
 ANSIBLE_PLAYBOOK := ANSIBLE_CONFIG=ansible/ansible.cfg $(VENV)/bin/ansible-playbook
 
-.PHONY: ansible-lint deploy-local test-deploy
+.PHONY: ansible-lint deploy-local test-deploy test-multihost
 
 $(VENV)/.ansible-lint: $(VENV)/.deploy
 	$(PIP) install -q --disable-pip-version-check ansible-lint==$(ANSIBLE_LINT_VERSION)
 	touch $@
 
-ansible-lint: $(VENV)/.ansible-lint ## Lint ansible/ with ansible-lint's production profile
-	$(VENV)/bin/ansible-lint --profile production ansible/
+ansible-lint: $(VENV)/.ansible-lint ## Lint ansible/ (and the tests' roles) with the production profile
+	$(VENV)/bin/ansible-lint --profile production ansible/ tests/deploy/ansible/
 
 test-deploy: dev-venv $(VENV)/.deploy testhost-deps ## Deploy tests on a booted Debian host
-	$(PY) -m pytest -W default tests/deploy $(PYTEST_ARGS)
+	$(PY) -m pytest -W default tests/deploy -m "not multihost" $(PYTEST_ARGS)
+
+# HAProxy (Debian's package, installed by .ci/run) stands in for the AWS load balancer.
+test-multihost: dev-venv $(VENV)/.deploy testhost-deps ## Two app hosts + PostgreSQL host behind HAProxy: rolling deploy, host loss
+	$(PY) -m pytest -W default tests/deploy -m multihost $(PYTEST_ARGS)
 
 deploy-local: $(VENV)/.deploy testhost-deps ## Deploy the committed HEAD to a local Debian test host
 	$(TESTHOST) up

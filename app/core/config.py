@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     data_dir: Path = PROJECT_ROOT / "data"
     database_url: str | None = None
+    # PostgreSQL connections per worker process: kept open (pool size) and opened on top in a
+    # burst (max overflow). Hosts × workers × (both) must stay under the server's
+    # max_connections; docs/scaling.md sizes them. SQLite ignores them.
+    database_pool_size: int = Field(default=5, ge=1, le=100)
+    database_max_overflow: int = Field(default=10, ge=0, le=100)
 
     # The model. With no key, development runs the offline demo model; production refuses
     # unless MODEL_PROVIDER=demo is chosen explicitly.
@@ -176,6 +181,14 @@ class Settings(BaseSettings):
                     return "postgresql+psycopg://" + url[len(prefix) :]
             return url
         return f"sqlite:///{self.data_dir / 'chatbot.db'}"
+
+    @property
+    def drain_file(self) -> Path:
+        """While this file exists /ready answers 503, so a load balancer stops sending new
+        requests here (a rolling deploy's drain). A file, not a flag in memory, so that every
+        worker process sees it and it outlives a restart; `python -m app.manage drain` and
+        the Ansible role set and clear it."""
+        return self.data_dir / "draining"
 
     @property
     def secure_cookies(self) -> bool:

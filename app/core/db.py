@@ -18,6 +18,9 @@ from app.core.config import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 WRITE_OPTION = "app_write_transaction"
+# PostgreSQL advisory lock held by every migration (app/migrations/env.py), so that hosts
+# migrating at once take turns. Any fixed number, the same in every release: "chatbot".
+MIGRATION_LOCK_KEY = 0x63686174626F74
 
 
 class SQLiteWriteLock:
@@ -113,7 +116,11 @@ def make_engine(settings: Settings, *, foreign_keys: bool = True) -> Engine:
             _sqlite_write_locks[engine] = SQLiteWriteLock(engine.url.database)
         return engine
     return create_engine(
-        url, hide_parameters=True, pool_pre_ping=True, pool_size=5, max_overflow=10
+        url,
+        hide_parameters=True,
+        pool_pre_ping=True,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
     )
 
 

@@ -1,10 +1,16 @@
-"""Alembic environment: the app's Settings choose the database."""
+"""Alembic environment: the app's Settings choose the database.
+
+On PostgreSQL the upgrade holds an advisory lock for its whole transaction, so migrations
+started at the same moment from several hosts run one after the other: the first applies the
+revisions, the others then find the schema at head and apply nothing. The revisions applied
+are listed in config.attributes["applied"] (app.manage.migrate reports them).
+"""
 
 from alembic import context
 from sqlalchemy import Connection
 
 from app.core.config import get_settings
-from app.core.db import make_engine
+from app.core.db import MIGRATION_LOCK_KEY, make_engine
 from app.models import Base
 from app.search import SQLITE_FTS_TABLE, SQLITE_TRIGGERS, include_schema_name
 
@@ -42,14 +48,19 @@ def _check_search_triggers(connection: Connection) -> None:
 
 
 def _run(connection: Connection) -> None:
+    applied: list[str] = config.attributes.setdefault("applied", [])
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         include_name=include_schema_name,
+        on_version_apply=lambda *, step, **_: applied.append(step.up_revision_id),
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Released at commit or rollback; the current revision is read after it is held.
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
         context.run_migrations()
         if connection.dialect.name == "sqlite":
             _check_search_triggers(connection)

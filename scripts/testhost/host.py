@@ -144,16 +144,19 @@ class TestHost:
             f"{SSH_USER}@{self.address}",
         ]  # fmt: skip
 
-    def write_inventory(self, path: str | os.PathLike[str]) -> Path:
-        """An Ansible inventory: group [chatbot] with this host as `<name>.testhost`."""
-        path = Path(path)
-        path.write_text(
-            "[chatbot]\n"
+    def inventory_line(self) -> str:
+        """This host as an Ansible inventory line: `<name>.testhost` with how to reach it."""
+        return (
             f"{self.name}.testhost ansible_host={self.address} ansible_user={SSH_USER} "
             f"ansible_ssh_private_key_file={self.key} "
             "ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null' "
-            "ansible_python_interpreter=/usr/bin/python3\n"
+            "ansible_python_interpreter=/usr/bin/python3"
         )
+
+    def write_inventory(self, path: str | os.PathLike[str]) -> Path:
+        """An Ansible inventory: group [chatbot] with this host as `<name>.testhost`."""
+        path = Path(path)
+        path.write_text(f"[chatbot]\n{self.inventory_line()}\n")
         return path
 
     def status(self) -> dict[str, object]:

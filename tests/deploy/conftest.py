@@ -24,8 +24,8 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def test_host() -> Iterator[TestHost]:
+def require_test_hosts() -> None:
+    """Skip (or, with TESTHOST_REQUIRED=1, fail) unless test hosts can be booted here."""
     if os.geteuid() != 0:
         _unavailable("booting the test host needs root (debootstrap, systemd-nspawn, nft, mount)")
     missing = missing_host_tools()
@@ -34,5 +34,10 @@ def test_host() -> Iterator[TestHost]:
             f"host packages missing: {' '.join(missing)} "
             f"(`make testhost-deps` installs {' '.join(HOST_PACKAGES)})"
         )
+
+
+@pytest.fixture(scope="session")
+def test_host() -> Iterator[TestHost]:
+    require_test_hosts()
     with TestHost.free_slot() as host:
         yield host

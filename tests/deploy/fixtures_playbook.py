@@ -68,9 +68,16 @@ def ansible_playbook() -> Path:
 
 
 def run_playbook(
-    inventory: Path, extra_vars: Path, name: str, *args: str, timeout: float = PLAYBOOK_TIMEOUT
+    inventory: Path,
+    extra_vars: Path,
+    name: str,
+    *args: str,
+    timeout: float = PLAYBOOK_TIMEOUT,
+    playbook: Path = PLAYBOOK,
+    extra_env: dict[str, str] | None = None,
 ) -> PlaybookRun:
-    """Runs site.yml the way an operator does and returns its outcome and PLAY RECAP."""
+    """Runs `playbook` (site.yml) the way an operator does and returns its outcome and PLAY
+    RECAP (the totals of every host). `extra_env` is for secrets the playbook looks up."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = ARTIFACTS / f"playbook-{name}.log"
     cmd = [str(ansible_playbook()), "-i", str(inventory), "-e", f"@{extra_vars}", *args]
@@ -81,10 +88,11 @@ def run_playbook(
         "ANSIBLE_CONFIG": str(ANSIBLE_CFG),
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_SSH_RETRIES": "3",
+        **(extra_env or {}),
     }
     start = time.monotonic()
     proc = subprocess.run(
-        [*cmd, str(PLAYBOOK)],
+        [*cmd, str(playbook)],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -95,9 +103,11 @@ def run_playbook(
     seconds = time.monotonic() - start
     output = proc.stdout + proc.stderr
     log.write_text(f"$ {' '.join(cmd)}\n# {seconds:.1f} s, exit {proc.returncode}\n{output}")
-    recap = {}
-    if match := _RECAP.search(proc.stdout):
-        recap = {k: int(v) for k, v in match.groupdict().items() if k != "host"}
+    recap: dict[str, int] = {}
+    for match in _RECAP.finditer(proc.stdout):
+        for k, v in match.groupdict().items():
+            if k != "host":
+                recap[k] = recap.get(k, 0) + int(v)
     return PlaybookRun(proc.returncode, output, seconds, log, recap)
 
 

@@ -22,7 +22,10 @@ async def health() -> dict[str, str]:
 
 @router.get("/ready", response_model=ReadyOut, responses={503: {"description": "Not ready"}})
 async def ready(state: StateDep) -> ReadyOut:
-    """Readiness: the database answers; says which model mode is running."""
+    """Readiness: the database answers and the host is not being drained; says which model
+    mode is running. A load balancer sends requests only to hosts that answer 200 here."""
+    if state.settings.drain_file.exists():
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "draining")
 
     def ping() -> None:
         with state.session_factory() as session:
