@@ -33,7 +33,7 @@ def _count(conn: Connection, table: Table) -> int:
 
 
 def _head() -> str:
-    from app.manage import alembic_config
+    from app.core.schema import alembic_config
 
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None
