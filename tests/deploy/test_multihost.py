@@ -40,11 +40,11 @@ from tests.deploy.fixtures_playbook import (
     User,
     assert_succeeded,
     changed_release_archive,
-    login,
-    register_and_login,
+    new_user,
     run_playbook,
 )
 from tests.fakes.fake_gemini import Behavior, FakeGeminiServer
+from tests.helpers.accounts import login
 
 pytestmark = [pytest.mark.slow, pytest.mark.multihost]
 
@@ -466,7 +466,7 @@ def test_every_host_accepts_the_tokens_of_the_others(cluster: Cluster) -> None:
     }
     assert len(keys) == 1 and f"SECRET_KEY='{cluster.env['CHATBOT_SECRET_KEY']}'" in keys
     with httpx.Client(base_url=cluster.lb.url, timeout=60) as http:
-        cluster.users = [register_and_login(http, f"user{i}") for i in range(CLIENTS)]
+        cluster.users = [new_user(http, f"user{i}") for i in range(CLIENTS)]
     # A token from whichever host answered the login works on each host directly.
     for app in cluster.apps:
         me = httpx.get(f"http://{app.address}/me", headers=cluster.users[0].headers, timeout=30)
