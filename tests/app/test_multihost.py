@@ -22,8 +22,9 @@ from app.core.db import MIGRATION_LOCK_KEY
 from app.main import create_app
 from app.manage import main, migrate
 from app.models import Base
-from tests.app.conftest import TEST_DATABASE_URL, messages_of, new_conversation, register
+from tests.app.conftest import TEST_DATABASE_URL, messages_of, new_conversation
 from tests.app.test_migrations import clean_environ
+from tests.helpers.accounts import register_and_login
 
 __all__ = ["clean_environ"]  # fixture, imported for pytest
 
@@ -130,7 +131,7 @@ def sqlite_source(settings_factory, fake, tmp_path: Path) -> tuple[str, dict[str
     seen: dict[str, object] = {}
     with TestClient(create_app(settings)) as client:
         for name in ("ana", "bruno", "carla"):
-            account = register(client, name)
+            account = register_and_login(client, name)
             conv = new_conversation(client, account)
             for i in range(3):
                 answer = client.post(
@@ -189,7 +190,7 @@ def test_copy_to_postgres_copies_every_row_and_the_app_carries_on(
                 "/chat", headers=headers, json={"conversationId": conv, "message": "after the move"}
             )
             assert answer.status_code == 200, answer.text
-        newcomer = register(client, "dora")
+        newcomer = register_and_login(client, "dora")
         assert newcomer.id == 4
 
 

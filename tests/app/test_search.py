@@ -9,8 +9,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from app.search import Query, make_snippet
-from tests.app.conftest import PASSWORD, TEST_DATABASE_URL, Account, new_conversation, register
+from tests.app.conftest import TEST_DATABASE_URL, new_conversation
 from tests.fakes.fake_gemini import Behavior, FakeGemini
+from tests.helpers.accounts import PASSWORD, Account, register_and_login
 
 
 def chat(client: TestClient, account: Account, conv: str, message: str) -> None:
@@ -42,7 +43,7 @@ def test_finds_words_in_questions_and_answers_owner_scoped(
     conv = new_conversation(client, user)
     fake.push(Behavior(text="Recife fica em Pernambuco."))
     chat(client, user, conv, "Onde fica a cidade de Recife?")
-    other = register(client, "bob")
+    other = register_and_login(client, "bob")
     chat(client, other, new_conversation(client, other), "Recife secret of bob")
 
     body = search(client, user, "recife")
@@ -215,7 +216,7 @@ def test_deleting_a_conversation_or_an_account_empties_the_index(
 
     r = client.request("DELETE", "/me", headers=user.headers, json={"password": PASSWORD})
     assert r.status_code == 204
-    again = register(client, "alice")  # same name; on SQLite never the same id
+    again = register_and_login(client, "alice")  # same name; on SQLite never the same id
     assert found(client, again, "lychee") == []
     chat(client, again, new_conversation(client, again), "lychee anew")
     assert sorted(found(client, again, "lychee")) == ["Echo: lychee anew", "lychee anew"]
@@ -225,7 +226,7 @@ def test_deleting_a_conversation_or_an_account_empties_the_index(
 def test_deleting_a_user_row_cascades_through_the_index(
     client: TestClient, app: FastAPI, user: Account, fake: FakeGemini
 ) -> None:
-    other = register(client, "bob")
+    other = register_and_login(client, "bob")
     chat(client, user, new_conversation(client, user), "durian of alice")
     chat(client, other, new_conversation(client, other), "durian of bob")
     sql(app, "DELETE FROM users WHERE id = :id", id=user.id)
