@@ -94,7 +94,7 @@ def _start_app(workdir: Path, gemini_url: str, **overrides: str) -> AppServer:
             stderr=subprocess.STDOUT,
         )
     server = AppServer(f"http://127.0.0.1:{port}", process, log_path)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # importing the stack on a loaded 2-core machine
     while True:
         try:
             with urllib.request.urlopen(f"{server.url}/health", timeout=1) as response:
