@@ -245,7 +245,8 @@ def test_stream_events_arrive_before_the_answer_is_finished(
         for line in answer.iter_lines():
             if line.startswith("event: "):
                 # Whether the fake had finished producing the answer when this event arrived.
-                events.append((line[7:], time.monotonic() - start, fake.finished_streams > 0))
+                done = fake.finished_streams > finished_before  # POST /chat streams too
+                events.append((line[7:], time.monotonic() - start, done))
     kinds = Counter(kind for kind, _, _ in events)
     assert kinds["done"] == 1 and kinds["token"] >= 2, events
     first_token = next(e for e in events if e[0] == "token")
