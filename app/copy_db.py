@@ -2,7 +2,8 @@
 (docs/operations.md, "From one host to several").
 
 The target is migrated to head first, so Alembic owns its schema as everywhere else; then
-every table of the models is copied in foreign-key order, in batches, inside one target
+every table of the models is copied in foreign-key order (the keys that close a cycle
+afterwards), in batches, inside one target
 transaction (a failed copy leaves the target as it was); the PostgreSQL sequences are moved
 past the copied ids, and every table's row count is compared before the commit.
 """
@@ -13,7 +14,19 @@ from pathlib import Path
 
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Integer, Table, create_engine, func, select, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    Integer,
+    Table,
+    bindparam,
+    create_engine,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import make_url
 
 from app.models import Base
@@ -26,6 +39,13 @@ class CopyError(Exception):
 def _tables() -> list[Table]:
     """Parents before children, so every foreign key finds its row."""
     return list(Base.metadata.sorted_tables)
+
+
+def _cycle_columns(table: Table) -> list[Column[object]]:
+    """Columns of the foreign keys that close a cycle (declared use_alter, e.g.
+    conversations.current_leaf_id → messages while messages → conversations): no table
+    order satisfies them, so they are copied after every row exists."""
+    return [c for fk in table.foreign_key_constraints if fk.use_alter for c in fk.columns]
 
 
 def _count(conn: Connection, table: Table) -> int:
@@ -94,12 +114,18 @@ def _copy(src: Connection, dst: Connection, *, replace: bool, batch: int) -> dic
     copied: dict[str, int] = {}
     for table in tables:
         rows = 0
-        result = src.execution_options(stream_results=True).execute(select(table))
+        later = {c.name: None for c in _cycle_columns(table)}
+        # In key order: a row that refers to its own table (a message's parent) comes after
+        # the row it names.
+        ordered = select(table).order_by(*table.primary_key.columns)
+        result = src.execution_options(stream_results=True).execute(ordered)
         for chunk in result.mappings().partitions(batch):
-            dst.execute(table.insert(), [dict(row) for row in chunk])
+            dst.execute(table.insert(), [{**row, **later} for row in chunk])
             rows += len(chunk)
         copied[table.name] = rows
         _reset_sequence(dst, table)
+    for table in tables:
+        _copy_cycle_columns(src, dst, table, batch=batch)
 
     for table in tables:
         expected, got = _count(src, table), _count(dst, table)
@@ -107,6 +133,32 @@ def _copy(src: Connection, dst: Connection, *, replace: bool, batch: int) -> dic
             # Raised inside the target's transaction: nothing is committed.
             raise CopyError(f"{table.name}: {expected} rows in the source, {got} copied")
     return copied
+
+
+def _copy_cycle_columns(src: Connection, dst: Connection, table: Table, *, batch: int) -> None:
+    """Fill in the cycle-closing foreign keys that the first pass left NULL."""
+    columns = _cycle_columns(table)
+    if not columns:
+        return
+    key = list(table.primary_key.columns)
+    statement = (
+        update(table)
+        .where(*(c == bindparam(f"key_{c.name}") for c in key))
+        .values({c.name: bindparam(f"new_{c.name}") for c in columns})
+    )
+    query = select(*key, *columns).where(or_(*(c.is_not(None) for c in columns)))
+    result = src.execution_options(stream_results=True).execute(query)
+    for chunk in result.mappings().partitions(batch):
+        dst.execute(
+            statement,
+            [
+                {
+                    **{f"key_{c.name}": row[c.name] for c in key},
+                    **{f"new_{c.name}": row[c.name] for c in columns},
+                }
+                for row in chunk
+            ],
+        )
 
 
 def _reset_sequence(dst: Connection, table: Table) -> None:

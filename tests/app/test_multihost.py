@@ -127,7 +127,10 @@ def sqlite_source(settings_factory, fake, tmp_path: Path) -> tuple[str, dict[str
     app (register, log in, chat, rename): what an appliance's database holds."""
     url = f"sqlite:///{tmp_path / 'single-host.db'}"
     migrate(database_url=url)
-    settings = settings_factory(database_url=url)
+    # A short window and a summary every turn, so three turns leave a summary row too.
+    settings = settings_factory(
+        database_url=url, history_window_messages=2, summary_every_turns=1, history_max_messages=8
+    )
     seen: dict[str, object] = {}
     with TestClient(create_app(settings)) as client:
         for name in ("ana", "bruno", "carla"):
@@ -140,6 +143,7 @@ def sqlite_source(settings_factory, fake, tmp_path: Path) -> tuple[str, dict[str
                     json={"conversationId": conv, "message": f"{name} says {i}: olá ✓"},
                 )
                 assert answer.status_code == 200, answer.text
+                client.portal.call(client.app.state.services.turns.summaries.drain)
             renamed = client.patch(
                 f"/conversations/{conv}", headers=account.headers, json={"title": f"{name}'s"}
             )
