@@ -8,7 +8,7 @@ import os
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.config import Settings
 from app.main import create_app
@@ -156,27 +157,38 @@ def messages_of(client: TestClient, account: Account, conversation_id: str) -> l
     return r.json()["items"]
 
 
-def insert_messages(settings: Settings, conversation_id: str, count: int, size: int) -> None:
-    """Writes `count` alternating user/ai messages of `size` characters ("m000 xxx…") straight
-    into the database: long histories without a model call per message."""
+def insert_branch(
+    factory: sessionmaker[Session], conversation_id: str, texts: Sequence[str]
+) -> list[int]:
+    """Writes `texts` as alternating user/ai messages straight into the database, one branch
+    whose leaf is the last of them: long histories without a model call each. Their ids."""
     from app import crud
-    from app.core.db import make_engine, make_session_factory, write_transaction
+    from app.core.db import write_transaction
 
-    engine = make_engine(settings)
-    factory = make_session_factory(engine)
+    conv = uuid.UUID(conversation_id)
+    ids: list[int] = []
     with write_transaction(factory) as session:
         parent = None
-        for i in range(count):
-            text = f"m{i:03d} " + "x" * (size - 5)
+        for i, content in enumerate(texts):
+            role = "user" if i % 2 == 0 else "ai"
             parent = crud.insert_message(
-                session,
-                conversation_id=uuid.UUID(conversation_id),
-                role="user" if i % 2 == 0 else "ai",
-                content=text,
-                parent_id=parent,
+                session, conversation_id=conv, role=role, content=content, parent_id=parent
             )
-        crud.set_leaf(session, conversation_id=uuid.UUID(conversation_id), leaf_id=parent)
-    engine.dispose()
+            ids.append(parent)
+        crud.set_leaf(session, conversation_id=conv, leaf_id=parent)
+    return ids
+
+
+def insert_messages(settings: Settings, conversation_id: str, count: int, size: int) -> list[int]:
+    """`count` messages of `size` characters ("m000 xxx…") through a fresh engine."""
+    from app.core.db import make_engine, make_session_factory
+
+    engine = make_engine(settings)
+    try:
+        texts = [f"m{i:03d} " + "x" * (size - 5) for i in range(count)]
+        return insert_branch(make_session_factory(engine), conversation_id, texts)
+    finally:
+        engine.dispose()
 
 
 def parse_sse(raw: str) -> list[tuple[str, dict | str]]:

@@ -4,18 +4,15 @@
 from __future__ import annotations
 
 import json
-import uuid
 from functools import partial
 
 import anyio
 import pytest
 from fastapi.testclient import TestClient
 
-from app import crud
 from app.accounts import export
 from app.accounts.service import AccountError, AccountService
-from app.core.db import write_transaction
-from tests.app.conftest import new_conversation
+from tests.app.conftest import insert_branch, new_conversation
 from tests.helpers.accounts import PASSWORD, Account, register_and_login
 
 
@@ -35,16 +32,7 @@ def test_export_streams_valid_json_across_pages(client: TestClient, user: Accoun
     )
     factory = client.app.state.services.session_factory
     count = export.PAGE + 3
-    with write_transaction(factory) as session:
-        parent = None
-        for i in range(count):
-            parent = crud.insert_message(
-                session,
-                conversation_id=uuid.UUID(first),
-                role="user" if i % 2 == 0 else "ai",
-                content=f'm{i} "\\ \u202e {{]',
-                parent_id=parent,
-            )
+    insert_branch(factory, first, [f'm{i} "\\ \u202e {{]' for i in range(count)])
     r = client.get("/me/export", headers=user.headers)
     assert r.status_code == 200
     data = json.loads(r.content)  # the whole body is one valid document

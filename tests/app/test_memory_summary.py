@@ -23,7 +23,7 @@ from app.core.config import Settings
 from app.core.db import make_engine, make_session_factory, write_transaction
 from app.main import create_app
 from app.models import Conversation, Message, Summary
-from tests.app.conftest import messages_of, new_conversation
+from tests.app.conftest import insert_branch, messages_of, new_conversation
 from tests.fakes.fake_gemini import SUMMARY_MARKER, Behavior, FakeGemini
 from tests.helpers.accounts import Account, register_and_login
 
@@ -228,22 +228,10 @@ def test_summarising_is_off_the_turns_critical_path(small: TestClient, fake: Fak
 def _fill(settings: Settings, conv: str, count: int) -> list[int]:
     """`count` messages as one branch, written directly; their ids."""
     engine = make_engine(settings)
-    factory = make_session_factory(engine)
-    ids: list[int] = []
-    with write_transaction(factory) as session:
-        parent = None
-        for i in range(count):
-            parent = crud.insert_message(
-                session,
-                conversation_id=uuid.UUID(conv),
-                role="user" if i % 2 == 0 else "ai",
-                content=f"m{i}",
-                parent_id=parent,
-            )
-            ids.append(parent)
-        crud.set_leaf(session, conversation_id=uuid.UUID(conv), leaf_id=parent)
-    engine.dispose()
-    return ids
+    try:
+        return insert_branch(make_session_factory(engine), conv, [f"m{i}" for i in range(count)])
+    finally:
+        engine.dispose()
 
 
 def test_two_workers_never_summarise_one_conversation_at_once(
