@@ -5,25 +5,16 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Callable, Iterator
 
 import httpx
 
-from tests.helpers.accounts import PASSWORD
+from tests.helpers.accounts import register_and_login
 
 
 def http_account(http: httpx.Client, name: str | None = None) -> dict[str, str]:
-    name = name or f"u{uuid.uuid4().hex[:8]}"
-    body = {
-        "username": name,
-        "email": f"{name}@example.com",
-        "password": PASSWORD,
-        "password_confirm": PASSWORD,
-    }
-    assert http.post("/register", json=body).status_code == 201
-    token = http.post("/login", json={"username": name, "password": PASSWORD}).json()
-    return {"Authorization": f"Bearer {token['access_token']}"}
+    """A new account's authorization header (the shared sign-up helper, over real sockets)."""
+    return register_and_login(http, name).headers
 
 
 def sse_events(response: httpx.Response) -> Iterator[tuple[str, dict]]:
