@@ -57,3 +57,22 @@ export function confirmDialog({ title, text, confirm }) {
     dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
   });
 }
+
+/**
+ * The keyboard of an ARIA menu: arrow keys and Home/End move through `items`; Escape closes
+ * it with `close(true)` (focus back to its opener) and is handled, so a drawer around the
+ * menu (phone layout) stays open; Tab closes it with `close(false)`.
+ */
+export function menuKeydown(e, items, close) {
+  const index = items.indexOf(document.activeElement);
+  const moves = { ArrowDown: index + 1, ArrowUp: index - 1, Home: 0, End: items.length - 1 };
+  if (e.key in moves) {
+    e.preventDefault();
+    items[(moves[e.key] + items.length) % items.length].focus();
+  } else if (e.key === "Escape") {
+    e.preventDefault();
+    close(true);
+  } else if (e.key === "Tab") {
+    close(false);
+  }
+}

@@ -4,7 +4,7 @@ import * as api from "../api.js";
 import { state, subscribe } from "../state.js";
 import { emit, on } from "../events.js";
 import { t } from "../i18n.js";
-import { $, h, toast } from "../dom.js";
+import { $, h, menuKeydown, toast } from "../dom.js";
 import { describe } from "../errors.js";
 import {
   clearFormErrors,
@@ -32,21 +32,8 @@ function closeMenu({ focusButton = false } = {}) {
   if (focusButton) $("account-button").focus();
 }
 
-/** Arrow keys, Home/End move through the items; Escape and Tab close (ARIA menu pattern). */
 function onMenuKey(e) {
-  const items = menuItems();
-  const index = items.indexOf(document.activeElement);
-  const moves = { ArrowDown: index + 1, ArrowUp: index - 1, Home: 0, End: items.length - 1 };
-  if (e.key in moves) {
-    e.preventDefault();
-    items[(moves[e.key] + items.length) % items.length].focus();
-  } else if (e.key === "Escape") {
-    // Handled: the drawer around the menu (phone layout) stays open.
-    e.preventDefault();
-    closeMenu({ focusButton: true });
-  } else if (e.key === "Tab") {
-    closeMenu();
-  }
+  menuKeydown(e, menuItems(), (focusButton) => closeMenu({ focusButton }));
 }
 
 function resetForm(form) {

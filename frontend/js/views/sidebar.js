@@ -11,7 +11,7 @@
 import { state, set, subscribe } from "../state.js";
 import { on } from "../events.js";
 import { t } from "../i18n.js";
-import { $, h, icon, confirmDialog, toast } from "../dom.js";
+import { $, h, icon, confirmDialog, menuKeydown, toast } from "../dom.js";
 import { describe } from "../errors.js";
 import { displayTitle } from "../titles.js";
 import { fullDateTime, groupByDate, relativeTime } from "../dates.js";
@@ -154,18 +154,7 @@ function toggleMenu(id, opener) {
 }
 
 function onMenuKey(e) {
-  const items = menuItems();
-  const index = items.indexOf(document.activeElement);
-  const moves = { ArrowDown: index + 1, ArrowUp: index - 1, Home: 0, End: items.length - 1 };
-  if (e.key in moves) {
-    e.preventDefault();
-    items[(moves[e.key] + items.length) % items.length].focus();
-  } else if (e.key === "Escape") {
-    e.preventDefault(); // handled: the drawer around the list stays open
-    closeMenu({ restoreFocus: true });
-  } else if (e.key === "Tab") {
-    closeMenu();
-  }
+  menuKeydown(e, menuItems(), (restoreFocus) => closeMenu({ restoreFocus }));
 }
 
 function onLinkKey(e, id) {
