@@ -88,12 +88,13 @@ def test_idle_streams_get_keep_alive_comments(live_factory, settings_factory, fa
                 if line.startswith((":", "event:")):
                     arrivals.append((line, time.monotonic() - start))
     assert [line for line, _ in arrivals] == [
+        "event: start",
         "event: token",
         ": ping",
         "event: token",
         "event: done",
     ]
-    gap = arrivals[1][1] - arrivals[0][1]
+    gap = arrivals[2][1] - arrivals[1][1]
     assert 14 <= gap <= 16.5, arrivals
     events = parse_sse("\n".join(lines))
     assert "".join(d["text"] for e, d in events if e == "token") == "slow answer"
