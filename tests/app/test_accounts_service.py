@@ -36,12 +36,14 @@ def test_export_streams_valid_json_across_pages(client: TestClient, user: Accoun
     factory = client.app.state.services.session_factory
     count = export.PAGE + 3
     with write_transaction(factory) as session:
+        parent = None  # one branch, each message under the one before it
         for i in range(count):
-            crud.insert_message(
+            parent = crud.insert_message(
                 session,
                 conversation_id=uuid.UUID(first),
                 role="user" if i % 2 == 0 else "ai",
                 content=f'm{i} "\\ \u202e {{]',
+                parent_id=parent,
             )
     r = client.get("/me/export", headers=user.headers)
     assert r.status_code == 200
