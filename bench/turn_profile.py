@@ -126,11 +126,15 @@ MODEL_MARKERS = [
 SQL_PURPOSE = {
     "acquire_turn": "lease",
     "release_turn": "lease",
+    "renew_turn": "lease",
+    "interrupt_streaming": "lease",
     "hit_many": "rate counters",
-    "recent_messages": "history window read",
+    "load_memory": "history window read",
     "ConversationHistory.messages": "history window read",
-    "last_turn": "history window read",
-    "save_turn": "save the turn",
+    "Summariser": "summariser (reads, lease, insert)",
+    "start_answer": "save the turn",
+    "grow_answer": "save the turn",
+    "finish_answer": "save the turn",
     "insert_message": "save the turn",
     "get_user": "auth: user row",
     "get_current_user": "auth: user row",
@@ -210,7 +214,12 @@ def _centre(func: str, path: str, outer: list[tuple[str, str]]) -> str:
     if top in {"sqlalchemy", "sqlite3"}:
         for caller, _ in outer:
             for marker, purpose in SQL_PURPOSE.items():
-                if caller == marker or caller.endswith("." + marker):
+                # A function, a method, or (a class's name) any method of the class.
+                if (
+                    caller == marker
+                    or caller.endswith("." + marker)
+                    or (caller.startswith(marker + "."))
+                ):
                     return f"ORM / SQL: {purpose}"
         return "ORM / SQL: session open/close"
     if path == "app/core/middleware.py":
