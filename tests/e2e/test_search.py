@@ -17,9 +17,10 @@ def test_search_finds_a_message_and_opens_the_chat_at_it(
     open_app(page, app_server.url)
     register(page, username)
     page.get_by_role("button", name="New chat").click()
-    expect(page.locator(".conversation")).to_have_count(1)
+    expect(page.locator(".conversation")).to_have_count(0)  # stored when its first message is sent
     send(page, "Where do axolotls live in the wild?")
     expect(page.locator(".message.ai .bubble").last).to_contain_text("Echo: Where do axolotls")
+    expect(page.locator(".conversation")).to_have_count(1)
     conversation = page.evaluate("location.hash").removeprefix("#/c/")
 
     # Bury that first message under 60 more turns, so it is far above the newest page.
@@ -36,9 +37,9 @@ def test_search_finds_a_message_and_opens_the_chat_at_it(
 
     # Another chat is open when the search starts; its text is markup that must stay text.
     page.get_by_role("button", name="New chat").click()
-    expect(page.locator(".conversation")).to_have_count(2)  # created: send goes into it
     send(page, '<img src=x onerror="alert(1)"> <b>salamander</b> notes')
     expect(page.locator(".message.ai .bubble").last).to_contain_text("Echo:")
+    expect(page.locator(".conversation")).to_have_count(2)
 
     search = page.get_by_role("searchbox", name="Search conversations")
     search.fill("salamander")
@@ -84,9 +85,9 @@ def test_search_in_portuguese_ignores_accents_and_other_accounts(
     open_app(page, app_server.url)
     register(page, unique("owner"))
     page.get_by_role("button", name="New chat").click()
-    expect(page.locator(".conversation")).to_have_count(1)
     send(page, "Informação secreta sobre capivaras")
     expect(page.locator(".message.ai .bubble").last).to_contain_text("Echo:")
+    expect(page.locator(".conversation")).to_have_count(1)
 
     # Someone else, reading in Portuguese, on a phone: the words are theirs to find only.
     phone = new_context(locale="pt-BR", viewport={"width": 390, "height": 800}).new_page()
@@ -106,9 +107,9 @@ def test_search_in_portuguese_ignores_accents_and_other_accounts(
         "Nenhuma mensagem contém estas palavras."
     )
     phone.get_by_role("button", name="Nova conversa").click()
-    expect(phone.locator(".conversation")).to_have_count(1)
     send(phone, "Onde vivem as capivaras?")
     expect(phone.locator(".message.ai .bubble").last).to_contain_text("Echo:")
+    expect(phone.locator(".conversation")).to_have_count(1)
     phone.get_by_role("button", name="Abrir conversas").click()
     search = phone.get_by_role("searchbox", name="Buscar conversas")
     search.fill("")
