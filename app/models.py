@@ -26,6 +26,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 # it); clients learn from `title_is_custom` whether a title is still this placeholder.
 DEFAULT_TITLE = "Novo Chat"
 
+ROLE_USER = "user"
+ROLE_ADMIN = "admin"
+ROLES = (ROLE_USER, ROLE_ADMIN)
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -78,6 +82,17 @@ class User(Base):
     email_key: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # "user" | "admin". Nobody becomes an admin by registering: the first one is made on the
+    # host (python -m app.manage create-admin) or by the playbook.
+    role: Mapped[str] = mapped_column(String(8), server_default="user", default="user")
+    # A disabled account is refused on every request, its issued tokens included.
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Updated at most once a minute per account (a login, a refresh, a turn).
+    last_active_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ROLE_ADMIN
 
     conversations: Mapped[list[Conversation]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
@@ -211,3 +226,36 @@ class RateCounter(Base):
     window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
     expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class SiteSetting(Base):
+    """Settings an admin changes at run time (sign-up policy, budgets): in the database, so
+    every worker and host agrees. `value` is JSON; a missing key means the env's default."""
+
+    __tablename__ = "site_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # No foreign key: the setting outlives the admin who made it.
+    updated_by: Mapped[str | None] = mapped_column(String(32))
+
+
+class AuditEvent(Base):
+    """A security event (register, login ok/failed, throttling, token reuse, password
+    change, account deletion, every admin action). Names are copied, not foreign keys:
+    the record outlives the accounts it names. Old rows expire (AUDIT_RETENTION_DAYS)."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_event_created", "event", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    event: Mapped[str] = mapped_column(String(40))
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str | None] = mapped_column(String(254))
+    target_id: Mapped[int | None] = mapped_column(Integer)
+    target: Mapped[str | None] = mapped_column(String(254))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+    details: Mapped[str | None] = mapped_column(Text)  # JSON object

@@ -224,6 +224,8 @@ class AccountService:
         user = crud.get_user(session, token.user_id)
         if user is None:  # tokens are deleted with their user; defensive
             return "Session expired"
+        if user.disabled_at is not None:
+            return "This account is disabled"
         self._add_refresh_token(session, user.id, secret, family_id=token.family_id)
         return user
 

@@ -75,10 +75,25 @@ def get_current_user(state: StateDep, token: Annotated[str | None, Depends(oauth
         user = crud.get_user(session, claims.user_id)
     if user is None:  # deleted account with a still-unexpired token
         raise UNAUTHORIZED
+    if user.disabled_at is not None:  # refused at once, whatever tokens it still holds
+        raise HTTPException(
+            status_code=status.HTTP_401_UNAUTHORIZED,
+            detail="This account is disabled",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     return user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def get_admin(user: CurrentUser) -> User:
+    if not user.is_admin:
+        raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail="Admins only")
+    return user
+
+
+AdminUser = Annotated[User, Depends(get_admin)]
 
 
 def client_ip(request: Request, settings: Settings) -> str:

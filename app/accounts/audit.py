@@ -1,0 +1,91 @@
+"""The audit log: security events and admin actions, one row each (models.AuditEvent).
+
+`record` adds a row to the caller's session, so the event commits with the change it
+describes, or not at all. Events that change nothing else (a failed login) pass their own
+write transaction. Event names are the constants below; the admin UI and `manage audit`
+filter by them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from app.models import AuditEvent, User, utcnow
+
+REGISTER = "register"
+LOGIN_OK = "login_ok"
+LOGIN_FAILED = "login_failed"
+THROTTLED = "throttled"
+REFRESH_REUSE = "refresh_token_reuse"
+PASSWORD_CHANGED = "password_changed"  # noqa: S105 (an event name)
+ACCOUNT_DELETED = "account_deleted"
+# Admin actions start with "admin.": who did what to whom.
+ADMIN_PREFIX = "admin."
+
+MAX_USER_AGENT = 300
+
+
+def record(
+    session: Session,
+    event: str,
+    *,
+    actor: User | None = None,
+    target: User | None = None,
+    actor_name: str | None = None,
+    target_name: str | None = None,
+    ip: str | None = None,
+    user_agent: str | None = None,
+    details: Mapping[str, object] | None = None,
+) -> None:
+    """Add one event to `session` (committed with the caller's transaction). Never put a
+    secret (password, token, TOTP code) in `details`."""
+    session.add(
+        AuditEvent(
+            created_at=utcnow(),
+            event=event,
+            actor_id=actor.id if actor else None,
+            actor=actor.username if actor else actor_name,
+            target_id=target.id if target else None,
+            target=target.username if target else target_name,
+            ip=ip[:64] if ip else None,
+            user_agent=user_agent[:MAX_USER_AGENT] if user_agent else None,
+            details=json.dumps(dict(details), ensure_ascii=False) if details else None,
+        )
+    )
+
+
+def events(
+    session: Session,
+    *,
+    since: datetime | None = None,
+    event: str | None = None,
+    username: str | None = None,
+    before_id: int | None = None,
+    limit: int = 100,
+) -> list[AuditEvent]:
+    """Newest first; `username` matches actor or target; page with `before_id`."""
+    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+    if since is not None:
+        query = query.where(AuditEvent.created_at >= since)
+    if event:
+        query = (
+            query.where(AuditEvent.event.startswith(event))
+            if event.endswith(".")
+            else query.where(AuditEvent.event == event)
+        )
+    if username:
+        query = query.where((AuditEvent.actor == username) | (AuditEvent.target == username))
+    if before_id is not None:
+        query = query.where(AuditEvent.id < before_id)
+    return list(session.scalars(query))
+
+
+def expire(session: Session, retention: timedelta) -> int:
+    """Delete events older than `retention`; returns how many went."""
+    result = session.execute(delete(AuditEvent).where(AuditEvent.created_at < utcnow() - retention))
+    return int(getattr(result, "rowcount", 0) or 0)
