@@ -15,6 +15,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -36,7 +37,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    # SIGTERM (a CI timeout, `kill`) would end us without running `finally`, leaving the
+    # server running and its cluster on disk; as an exception it unwinds like Ctrl-C.
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str]) -> int:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     if argv[:1] == ["--"]:
         argv = argv[1:]
     if not argv:
