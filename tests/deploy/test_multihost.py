@@ -59,7 +59,6 @@ CLIENTS = 4
 TEST_NETWORK = "10.231.0.0/24"
 
 METRICS: dict[str, object] = {}
-STATE: dict[str, object] = {}
 
 
 # ----- the load balancer
