@@ -261,17 +261,51 @@ def closest_setting(name: str, known: Iterable[str]) -> str | None:
     return best if best is not None and shared[best] >= 2 else None
 
 
+# What systemd itself puts in a service's environment (systemd.exec(5), "Environment
+# Variables in Spawned Processes"), and the locale variables it passes on. Under systemd,
+# every other variable of the service came from its unit: Environment= or EnvironmentFile=.
+SYSTEMD_SPAWN_VARIABLES = frozenset(
+    {
+        "PATH", "LANG", "LANGUAGE", "USER", "LOGNAME", "HOME", "SHELL", "TERM", "TZ",
+        "INVOCATION_ID", "JOURNAL_STREAM", "NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID",
+        "LISTEN_FDNAMES", "WATCHDOG_PID", "WATCHDOG_USEC", "MAINPID", "MANAGERPID",
+        "SYSTEMD_EXEC_PID", "RUNTIME_DIRECTORY", "STATE_DIRECTORY", "CACHE_DIRECTORY",
+        "LOGS_DIRECTORY", "CONFIGURATION_DIRECTORY", "CREDENTIALS_DIRECTORY", "PIDFILE",
+        "MEMORY_PRESSURE_WATCH", "MEMORY_PRESSURE_WRITE", "REMOTE_ADDR", "REMOTE_PORT",
+        "SERVICE_RESULT", "EXIT_CODE", "EXIT_STATUS", "MONITOR_SERVICE_RESULT",
+        "MONITOR_EXIT_CODE", "MONITOR_EXIT_STATUS", "MONITOR_INVOCATION_ID", "MONITOR_UNIT",
+        "TRIGGER_UNIT", "TRIGGER_PATH", "TRIGGER_TIMER_REALTIME_USEC",
+        "TRIGGER_TIMER_MONOTONIC_USEC", "PWD",
+    }
+)  # fmt: skip
+
+
+def _env_file_keys_seen_by_systemd(environ: Mapping[str, str], path: Path) -> list[str]:
+    """The host's env file is root's alone (0600): systemd reads it for the service, which
+    can't. Its keys are still in our environment, beside what systemd adds: when systemd
+    started us (INVOCATION_ID) with this file (it names itself), those are the rest."""
+    if "INVOCATION_ID" not in environ or environ.get(ENV_FILE_VARIABLE) != str(path):
+        return []
+    return [
+        key
+        for key in environ
+        if key.upper() not in SYSTEMD_SPAWN_VARIABLES and not key.upper().startswith("LC_")
+    ]
+
+
 def unknown_settings(environ: Mapping[str, str], env_files: Iterable[Path]) -> list[str]:
     """One message per name meant as a setting that no setting has: the keys of the given
-    env files (those that exist and can be read) and CHATBOT_-prefixed variables of `environ`."""
+    env files (read, or when unreadable seen through systemd) and CHATBOT_-prefixed
+    variables of `environ`."""
     known = known_setting_names()
     found: dict[str, str] = {}
     for path in env_files:
-        # The host's env file is root's alone (0600): systemd reads it for the service, which
-        # can't, and the service must still start.
         if path.is_file() and os.access(path, os.R_OK):
-            for key in dotenv_values(path):
-                found.setdefault(key.upper(), str(path))
+            keys = list(dotenv_values(path))
+        else:
+            keys = _env_file_keys_seen_by_systemd(environ, path)
+        for key in keys:
+            found.setdefault(key.upper(), str(path))
     for key in environ:
         if key.upper().startswith(OUR_PREFIX):
             found.setdefault(key.upper(), "the environment")

@@ -4,6 +4,7 @@ pending (never migrated, or behind the code), instead of an internal error per r
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -66,6 +67,52 @@ def test_the_host_env_file_and_prefixed_variables_are_checked(
         "unknown setting CHATBOT_LOG_LEVEL in the environment is ignored: did you mean LOG_LEVEL?",
         f"unknown setting GEMINI_KEY in {host_env} is ignored: did you mean GEMINI_API_KEY?",
     ]
+
+
+def test_an_unreadable_host_env_file_is_checked_through_what_systemd_passed(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    settings: Settings,
+) -> None:
+    """On the host the env file is root's (0600) and the service can't read it: under
+    systemd its keys are the variables systemd didn't add itself."""
+    monkeypatch.chdir(tmp_path)
+    host_env = tmp_path / "chatbot.env"
+    host_env.write_text("unreadable")
+    host_env.chmod(0)
+    if os.access(host_env, os.R_OK):  # root reads anything: hide it instead
+        host_env = tmp_path / "gone" / "chatbot.env"
+    for key in list(os.environ):
+        monkeypatch.delenv(key)
+    systemd = {
+        "PATH": "/usr/bin",
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "INVOCATION_ID": "0123",
+        "JOURNAL_STREAM": "8:1",
+        "LISTEN_FDS": "1",
+        "RUNTIME_DIRECTORY": "/run/chatbot",
+    }
+    from_file = {
+        "CHATBOT_ENV_FILE": str(host_env),
+        "APP_ENV": "development",
+        "WEB_CONCURRENCY": "2",
+        "RATE_LIMIT_CHAT": "30/minute",
+    }
+    for key, value in {**systemd, **from_file}.items():
+        monkeypatch.setenv(key, value)
+    caplog.set_level(logging.WARNING, "app.config")
+    create_app(settings)
+    assert _warnings(caplog) == [
+        f"unknown setting RATE_LIMIT_CHAT in {host_env} is ignored: "
+        "did you mean CHAT_RATE_PER_MINUTE?"
+    ]
+    # Not started by systemd: the same variables are an ordinary environment.
+    monkeypatch.delenv("INVOCATION_ID")
+    caplog.clear()
+    create_app(settings)
+    assert _warnings(caplog) == []
 
 
 def test_ordinary_environment_is_quiet() -> None:

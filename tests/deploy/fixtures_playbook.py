@@ -231,6 +231,8 @@ def deployment(
                     "DAILY_MESSAGE_QUOTA": "100000",
                     "LOGIN_RATE_PER_MINUTE": "100000",
                     "REGISTER_RATE_PER_HOUR": "100000",
+                    # An invented name: the service must say it ignores it (and only it).
+                    "RATE_LIMIT_CHAT": "30/minute",
                 },
             }
         )

@@ -101,6 +101,23 @@ def test_service_active_enabled_and_socket_activated(deployment: Deployment) -> 
     assert sh("systemctl is-active chatbot.service").strip() == "active"
 
 
+def test_the_service_warns_about_an_unknown_setting_of_its_env_file(
+    deployment: Deployment,
+) -> None:
+    """The env file is root's (0600) and the service can't read it; it still names the one
+    invented setting the deployment put there, and nothing systemd added."""
+    journal = deployment.sh("journalctl -u chatbot.service -b --no-pager -o cat")
+    warnings = {
+        line[line.index("unknown setting") :]
+        for line in journal.splitlines()
+        if "unknown setting" in line
+    }
+    assert warnings == {
+        "unknown setting RATE_LIMIT_CHAT in /etc/chatbot/chatbot.env is ignored: "
+        "did you mean CHAT_RATE_PER_MINUTE?"
+    }, journal[-3000:]
+
+
 def test_nginx_serves_the_ui_at_root(deployment: Deployment) -> None:
     with deployment.client() as client:
         page = client.get("/")
@@ -256,6 +273,62 @@ def test_stream_events_arrive_before_the_answer_is_finished(
     assert first_token[1] < events[-1][1] - 2.0, events
     metrics["stream_first_token_seconds"] = round(first_token[1], 2)
     metrics["stream_done_seconds"] = round(events[-1][1], 2)
+
+
+def test_answers_in_flight_finish_across_systemctl_restart(
+    deployment: Deployment, alice: User, metrics: dict
+) -> None:
+    """`systemctl restart` while answers stream: each worker lets its answers finish (they
+    are a few seconds from the end, well inside the shutdown grace), so every one completes,
+    arrives whole and is stored as done."""
+    fake = deployment.gemini.fake
+    in_flight = 6
+    text = " ".join(f"part{i}" for i in range(10))
+    fake.push(*[Behavior(text=text, chunk_delay=0.4) for _ in range(in_flight)])  # ~4 s each
+    with deployment.client() as client:
+        conversations = []
+        for _ in range(in_flight):
+            session = client.post("/session", headers=alice.headers)
+            assert session.status_code == 201, session.text
+            conversations.append(session.json()["sessionId"])
+    streaming = [threading.Event() for _ in range(in_flight)]
+    received: list[list[str]] = [[] for _ in range(in_flight)]
+
+    def follow(i: int) -> None:
+        body = {"conversationId": conversations[i], "message": f"Restart me {i}"}
+        with (
+            deployment.client() as client,
+            client.stream("POST", "/chat/stream", headers=alice.headers, json=body) as answer,
+        ):
+            for line in answer.iter_lines():
+                if line.startswith("event: "):
+                    received[i].append(line[7:])
+                    if line == "event: token":
+                        streaming[i].set()
+
+    threads = [threading.Thread(target=follow, args=(i,), daemon=True) for i in range(in_flight)]
+    for thread in threads:
+        thread.start()
+    for event in streaming:
+        assert event.wait(30), "an answer never started streaming"
+    started = time.monotonic()
+    deployment.sh("systemctl restart chatbot.service", timeout=120)
+    restart_seconds = time.monotonic() - started
+    for thread in threads:
+        thread.join(60)
+    deployment.wait_healthy()
+
+    completed = 0
+    with deployment.client() as client:
+        for i, conversation in enumerate(conversations):
+            listed = client.get(f"/conversations/{conversation}/messages", headers=alice.headers)
+            assert listed.status_code == 200, listed.text
+            answer = listed.json()["items"][-1]
+            if answer["state"] == "done" and answer["content"] == text and "done" in received[i]:
+                completed += 1
+    metrics["restart_in_flight_answers_completed"] = f"{completed}/{in_flight}"
+    metrics["restart_with_answers_in_flight_seconds"] = round(restart_seconds, 1)
+    assert completed == in_flight, (received, completed)
 
 
 def test_second_run_changes_nothing(deployment: Deployment, metrics: dict) -> None:
