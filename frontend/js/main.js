@@ -15,6 +15,7 @@ import { initSidebar } from "./views/sidebar.js";
 import { initSearch } from "./views/search.js";
 import { initChatView } from "./views/chat.js";
 import { initAccountMenu } from "./views/account.js";
+import { initMemory } from "./views/memory.js";
 
 function routeId() {
   const match = /^#\/c\/([0-9a-fA-F-]{36})$/.exec(location.hash);
@@ -55,6 +56,7 @@ function leaveApp(notice = "") {
     query: "",
     activeId: null,
     messages: [],
+    messagesStatus: "ready",
     focusMessageId: null,
   });
   if (location.hash) history.replaceState(null, "", location.pathname);
@@ -74,6 +76,7 @@ async function start() {
   initSearch();
   initChatView();
   initAccountMenu();
+  initMemory();
   on("login", ({ session, registered }) => enterApp(session, { registered }));
   on("logout", ({ notice }) => leaveApp(notice));
   on("sessionlost", () => {
