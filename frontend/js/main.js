@@ -42,7 +42,9 @@ async function enterApp(session, { registered = false } = {}) {
   } catch (err) {
     toast(describe(err));
   }
-  await openConversation(routeId());
+  // Not awaited: the page shows (body.ready) with the chat's loading state while its
+  // messages come, instead of staying blank until they have.
+  openConversation(routeId());
   $("composer-input").focus();
 }
 
@@ -96,6 +98,10 @@ async function start() {
   if (session) await enterApp(session);
   else leaveApp();
   document.body.classList.add("ready");
+  // Only now: an element hidden until the page is ready can't take the focus before.
+  if (!document.activeElement || document.activeElement === document.body) {
+    $(state.user ? "composer-input" : "login-username").focus();
+  }
 }
 
 start();
