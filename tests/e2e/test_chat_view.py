@@ -50,6 +50,7 @@ def test_loading_then_the_messages_and_a_failed_load_with_retry(
     _reload(page)
     error = page.locator("#chat-load-error")
     expect(error).to_be_visible()
+    expect(error).to_contain_text("This conversation could not be loaded.")
     expect(error).to_contain_text("The server had a problem (500)")
     expect(page.locator("#empty-state")).to_be_hidden()
     expect(page.locator("#send-button")).to_be_disabled()
