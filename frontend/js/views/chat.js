@@ -43,6 +43,7 @@ let turn = null;
 let retryAction = null; // what the error's Retry button does
 let stickToBottom = true; // auto-scroll until the user scrolls up
 let frame = 0; // pending requestAnimationFrame that writes streamed text into the state
+let pendingPaint = null; // what that frame will write
 let localSeq = 0;
 let editingId = null; // the question being edited in place
 let draftOwner = null; // the conversation id (null: new chat) the composer's text belongs to
@@ -434,14 +435,14 @@ async function runTurn({ text = null, regenerate = false, editOf = null, fromCom
     const fields = { updated_at: new Date().toISOString() };
     if (done.title) fields.title = done.title;
     updateConversation(conversationId, fields, { toTop: true });
-    await endTurn(current);
+    await endTurn(current, done.state ?? "done");
   } catch (err) {
     if (turn !== current) return; // left meanwhile: the server goes on, nothing to show here
     if (current.answerId !== null) {
       // The rows exist. A cut connection: follow the answer again. Closed by us after a stop,
       // or failed midway (kept as "error"): the stored branch says how it ended.
       if (err.name !== "AbortError" && err.status === 0) await follow(current);
-      else await endTurn(current);
+      else await endTurn(current, err.name === "AbortError" ? "stopped" : "error");
       return;
     }
     // Refused (or stopped) before any answer: nothing was stored.
@@ -467,16 +468,17 @@ async function runTurn({ text = null, regenerate = false, editOf = null, fromCom
  */
 async function follow(current) {
   let delay = 500;
+  let ended = "done";
   for (;;) {
     let content = "";
     try {
-      await api.followAnswer(current.conversationId, current.answerId, {
+      ({ state: ended } = await api.followAnswer(current.conversationId, current.answerId, {
         signal: current.controller.signal,
         onToken: (piece) => {
           content += piece;
           queuePaint(current.shownId, () => content, { reconnecting: false });
         },
-      });
+      }));
       break;
     } catch (err) {
       if (turn !== current) return;
@@ -487,7 +489,7 @@ async function follow(current) {
       if (turn !== current) return;
     }
   }
-  await endTurn(current);
+  await endTurn(current, ended);
 }
 
 /** An answer still being written is on screen and no turn of ours runs: follow it. */
@@ -508,30 +510,39 @@ function followIfWritten() {
   follow(current);
 }
 
-/** The turn ended: show the branch as stored (ids, versions, how the answer ended). */
-async function endTurn(current) {
-  cancelAnimationFrame(frame);
-  frame = 0;
-  let messages = null;
+/**
+ * The turn ended (`ended`: how, as far as this page knows). It is shown ended at once, so
+ * the next message can go straight away; then the branch is read again and shown as stored
+ * (ids, versions, how the answer really ended) unless the screen moved on meanwhile.
+ */
+async function endTurn(current, ended = "done") {
+  if (turn !== current) return;
+  flushPaint();
+  turn = null;
+  const now = new Date().toISOString();
+  set({
+    streaming: false,
+    messages: state.messages.map((m) =>
+      m.state === "streaming" ? { ...m, state: ended, reconnecting: false, created_at: now } : m,
+    ),
+  });
+  const shown = state.messages;
+  let messages;
   try {
     messages = await api.listMessages(current.conversationId);
   } catch {
-    // Keep what is on screen; the next open reads it again.
+    return; // keep what is on screen; the next open reads it again
   }
-  if (turn !== current) return;
-  turn = null;
-  if (messages) set({ streaming: false, messages, messagesStatus: "ready" });
-  else
-    set({
-      streaming: false,
-      messages: state.messages.map((m) => (m.state === "streaming" ? { ...m, state: "interrupted" } : m)),
-    });
+  if (!turn && state.activeId === current.conversationId && state.messages === shown) {
+    set({ messages, messagesStatus: "ready" });
+  }
 }
 
 /** The turn ended with nothing stored: back to `messages`. */
 function endLocally(current, messages) {
   cancelAnimationFrame(frame);
   frame = 0;
+  pendingPaint = null;
   turn = null;
   set({ streaming: false, messages });
 }
@@ -544,16 +555,24 @@ function detach() {
   current.controller.abort();
   cancelAnimationFrame(frame);
   frame = 0;
+  pendingPaint = null;
   set({ streaming: false });
 }
 
 /** Write the streamed text into the state at most once per frame (tokens come faster). */
 function queuePaint(id, read, extra = {}) {
+  pendingPaint = () => updateMessage(id, { content: read(), ...extra });
   if (frame) return;
-  frame = requestAnimationFrame(() => {
-    frame = 0;
-    updateMessage(id, { content: read(), ...extra });
-  });
+  frame = requestAnimationFrame(flushPaint);
+}
+
+/** Write what is still waiting for the next frame now (a turn ends: its last words count). */
+function flushPaint() {
+  cancelAnimationFrame(frame);
+  frame = 0;
+  const paint = pendingPaint;
+  pendingPaint = null;
+  paint?.();
 }
 
 /** Stop: the server keeps the question and the answer so far (state "stopped"). */
