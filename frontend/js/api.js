@@ -199,29 +199,44 @@ export async function listMessages(id) {
   }
 }
 
-// -- chat stream --------------------------------------------------------------------------
+/** GET /conversations/{id}/memory: the running summary (or null) and the verbatim window. */
+export const getMemory = (id) => json("GET", `/conversations/${encodeURIComponent(id)}/memory`);
 
 /**
- * POST /chat/stream and feed its events to `onToken`. Resolves with the `done` event's data;
- * rejects with ApiError for an error response or an `error` event, with AbortError on stop.
- * fetch + ReadableStream rather than EventSource: this is a POST with a bearer header.
+ * PUT /conversations/{id}/leaf: view the branch through `messageId` (another version).
+ * Returns the new branch's messages, oldest first (all of them, paging when it is long).
  */
-export async function streamChat(payload, { onToken, signal }) {
-  const response = await authed("POST", "/chat/stream", { body: payload, signal });
+export async function switchVersion(id, messageId) {
+  const page = await json("PUT", `/conversations/${encodeURIComponent(id)}/leaf?limit=500`, {
+    message_id: messageId,
+  });
+  return page.has_more ? listMessages(id) : page.items;
+}
+
+/** POST …/messages/{mid}/stop: the answer is kept as "stopped"; resolves with the message. */
+export const stopAnswer = (id, messageId) =>
+  json("POST", `/conversations/${encodeURIComponent(id)}/messages/${messageId}/stop`);
+
+// -- event streams ------------------------------------------------------------------------
+
+/**
+ * Read a text/event-stream response, calling `handle(event, data)` per event (data parsed
+ * from JSON). Resolves when the stream ends; a connection cut midway is ApiError(0, "connection
+ * lost"), a stop of ours stays an AbortError.
+ */
+async function readEvents(response, handle) {
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
   let event = "message";
   let data = [];
-  let done = null;
 
   const dispatch = () => {
     if (data.length === 0) return;
     const parsed = JSON.parse(data.join("\n"));
-    if (event === "token") onToken(parsed.text ?? "");
-    else if (event === "done") done = parsed;
-    else if (event === "error") throw new ApiError(parsed.status ?? 502, parsed.detail ?? "");
+    const name = event;
     event = "message";
     data = [];
+    handle(name, parsed);
   };
 
   for (;;) {
@@ -244,6 +259,50 @@ export async function streamChat(payload, { onToken, signal }) {
     }
   }
   dispatch();
+}
+
+/**
+ * POST /chat/stream and feed its events: `onStart({user_message_id, ai_message_id})` once the
+ * rows exist, `onToken(text)` per piece. Resolves with the `done` event's data; rejects with
+ * ApiError for an error response or an `error` event (`afterStart` says whether the rows
+ * existed by then), ApiError(0, "connection lost") when the stream is cut before `done`, and
+ * AbortError when we close it. fetch + ReadableStream rather than EventSource: this is a POST
+ * with a bearer header.
+ */
+export async function streamChat(payload, { onStart = () => {}, onToken, signal }) {
+  const response = await authed("POST", "/chat/stream", { body: payload, signal });
+  let done = null;
+  let started = false;
+  await readEvents(response, (event, data) => {
+    if (event === "start") {
+      started = true;
+      onStart(data);
+    } else if (event === "token") onToken(data.text ?? "");
+    else if (event === "done") done = data;
+    else if (event === "error") {
+      const err = new ApiError(data.status ?? 502, data.detail ?? "");
+      err.afterStart = started;
+      throw err;
+    }
+  });
+  if (!done) throw new ApiError(0, "connection lost");
+  return done;
+}
+
+/**
+ * Follow an answer being written (GET …/messages/{mid}/stream), from this tab or another,
+ * on any worker: `onToken` gets the text so far first, then each addition. Resolves with the
+ * message as stored once it is no longer being written (its `state` says how it ended).
+ */
+export async function followAnswer(id, messageId, { onToken, signal }) {
+  const path = `/conversations/${encodeURIComponent(id)}/messages/${messageId}/stream`;
+  const response = await authed("GET", path, { signal });
+  let done = null;
+  await readEvents(response, (event, data) => {
+    if (event === "token") onToken(data.text ?? "");
+    else if (event === "done") done = data;
+    else if (event === "error") throw new ApiError(data.status ?? 502, data.detail ?? "");
+  });
   if (!done) throw new ApiError(0, "connection lost");
   return done;
 }

@@ -58,7 +58,7 @@ export async function newChat() {
     set({ conversations: [item, ...state.conversations] });
   }
   // Set the state before the hash so the router sees nothing left to load.
-  set({ activeId: item.id, messages: [] });
+  set({ activeId: item.id, messages: [], messagesStatus: "ready" });
   location.hash = `#/c/${item.id}`;
   return item.id;
 }
@@ -67,19 +67,30 @@ export async function newChat() {
 export async function openConversation(id) {
   if (id === state.activeId) return; // e.g. the hash change that newChat() itself made
   clearToast(); // what the last screen said is not about this one
-  set({ activeId: id, messages: [] });
+  set({ activeId: id, messages: [], messagesStatus: id ? "loading" : "ready" });
+  if (id) await loadMessages(id);
+}
+
+/**
+ * (Re)load the open conversation's branch. A failure other than "gone" stays on the chat
+ * screen as an error with Retry (`messagesStatus: "failed"`), not as a passing toast.
+ */
+export async function loadMessages(id = state.activeId) {
   if (!id) return;
+  set({ messagesStatus: "loading" });
   try {
     const messages = await api.listMessages(id);
-    if (state.activeId === id && !state.streaming) set({ messages });
+    if (state.activeId === id && !state.streaming) set({ messages, messagesStatus: "ready" });
   } catch (err) {
     if (state.activeId !== id) return;
     if (err.status === 404 || err.status === 422) {
       // Leave without a hash change, whose screen change would clear the toast below.
-      set({ activeId: null });
+      set({ activeId: null, messagesStatus: "ready" });
       history.replaceState(null, "", "#/");
+      toast(describeChat(err));
+      return;
     }
-    toast(describeChat(err));
+    set({ messagesStatus: "failed", messagesError: describe(err) });
   }
 }
 

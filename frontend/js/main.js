@@ -15,6 +15,7 @@ import { initSidebar } from "./views/sidebar.js";
 import { initSearch } from "./views/search.js";
 import { initChatView } from "./views/chat.js";
 import { initAccountMenu } from "./views/account.js";
+import { initMemory } from "./views/memory.js";
 
 function routeId() {
   const match = /^#\/c\/([0-9a-fA-F-]{36})$/.exec(location.hash);
@@ -41,7 +42,9 @@ async function enterApp(session, { registered = false } = {}) {
   } catch (err) {
     toast(describe(err));
   }
-  await openConversation(routeId());
+  // Not awaited: the page shows (body.ready) with the chat's loading state while its
+  // messages come, instead of staying blank until they have.
+  openConversation(routeId());
   $("composer-input").focus();
 }
 
@@ -55,6 +58,7 @@ function leaveApp(notice = "") {
     query: "",
     activeId: null,
     messages: [],
+    messagesStatus: "ready",
     focusMessageId: null,
   });
   if (location.hash) history.replaceState(null, "", location.pathname);
@@ -74,6 +78,7 @@ async function start() {
   initSearch();
   initChatView();
   initAccountMenu();
+  initMemory();
   on("login", ({ session, registered }) => enterApp(session, { registered }));
   on("logout", ({ notice }) => leaveApp(notice));
   on("sessionlost", () => {
@@ -93,6 +98,10 @@ async function start() {
   if (session) await enterApp(session);
   else leaveApp();
   document.body.classList.add("ready");
+  // Only now: an element hidden until the page is ready can't take the focus before.
+  if (!document.activeElement || document.activeElement === document.body) {
+    $(state.user ? "composer-input" : "login-username").focus();
+  }
 }
 
 start();

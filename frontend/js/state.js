@@ -12,8 +12,15 @@ export const state = {
   conversations: [],
   query: "", // the sidebar search text
   activeId: null, // the open conversation's id
-  // [{id, role: "user"|"ai", content, created_at?, status?: "streaming"|"stopped"|"unsaved"}]
+  // The branch being viewed, oldest first: the server's messages ({id, role: "user"|"ai",
+  // content, created_at, state: "done"|"streaming"|"stopped"|"error"|"interrupted", version,
+  // versions, sibling_ids}) and, while a turn is sent, local ones ({local: true}, a string id).
   messages: [],
+  // "loading" while the open conversation's messages are fetched, "failed" when that failed
+  // (messagesError says why, in words), "ready" otherwise.
+  messagesStatus: "ready",
+  messagesError: "",
+  // An answer is being written and this tab shows it (its own turn, or one it follows).
   streaming: false,
   // A message id to scroll to and flash once it is on screen (a search result was opened).
   focusMessageId: null,
