@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -85,7 +86,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            # Awaited, so a DELETE still running in its thread is done before the engine goes.
             expiry.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await expiry
             # Answers still being written finish (within the grace period) or are saved
             # as interrupted, before the model client and the database go away.
             await app.state.services.turns.drain()
