@@ -36,6 +36,6 @@ async def expire_daily(
             gone = await anyio.to_thread.run_sync(expire_now, factory, retention_days)
             if gone:
                 log.info("audit log: %d events older than %d days deleted", gone, retention_days)
-        except SQLAlchemyError as exc:  # an unmigrated or unreachable database: next time
+        except (SQLAlchemyError, OSError) as exc:  # no database (yet): try again next time
             log.warning("audit log expiry failed: %s", type(exc).__name__)
         await anyio.sleep(every)
