@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app import __version__
 from app.accounts.service import AccountService
 from app.api.deps import AppState
-from app.api.routes import auth, chat, conversations, health, memory, search
+from app.api.routes import auth, chat, conversations, health, memory, search, usage
 from app.chat.chain import ChatChain
 from app.chat.llm import build_chat_model
 from app.chat.turns import TurnService
@@ -105,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(chat.router)
     app.include_router(health.router)
     app.include_router(search.router)
+    app.include_router(usage.router)
     _install_error_handlers(app)
 
     if settings.cors_origins:
@@ -112,7 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_credentials=True,
-            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
         )
     app.add_middleware(PendingMigrationsMiddleware, schema=schema)

@@ -24,8 +24,11 @@ THROTTLED = "throttled"
 REFRESH_REUSE = "refresh_token_reuse"
 PASSWORD_CHANGED = "password_changed"  # noqa: S105 (an event name)
 ACCOUNT_DELETED = "account_deleted"
+TOTP_ENABLED = "totp_enabled"
+TOTP_DISABLED = "totp_disabled"
 # Admin actions start with "admin.": who did what to whom.
 ADMIN_PREFIX = "admin."
+ADMIN_QUOTA_CHANGED = "admin.quota_changed"
 
 MAX_USER_AGENT = 300
 

@@ -26,7 +26,17 @@ from tests.fakes.threaded_server import ThreadedServer
 from tests.helpers.accounts import Account, register_and_login
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
-TABLES = ("summaries", "messages", "conversations", "refresh_tokens", "rate_counters", "users")
+TABLES = (
+    "summaries",
+    "messages",
+    "conversations",
+    "refresh_tokens",
+    "rate_counters",
+    "users",
+    "site_settings",
+    "audit_events",
+    "usage_site_days",
+)
 
 
 @pytest.fixture(autouse=True)
