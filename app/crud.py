@@ -622,13 +622,28 @@ def stop_answer(session: Session, *, conversation_id: uuid.UUID, message_id: int
     return stopped == 1
 
 
-def complete_stopped(session: Session, *, message_id: int, content: str) -> None:
+def complete_stopped(
+    session: Session,
+    *,
+    message_id: int,
+    content: str,
+    input_tokens: int | None = None,
+    output_tokens: int | None = None,
+) -> bool:
     """The generation of a stopped answer had received more than its last write: keep
-    everything the user may have seen."""
-    session.execute(
-        update(Message)
-        .where(Message.id == message_id, Message.state == "stopped")
-        .values(content=content, token_estimate=estimate_tokens(content))
+    everything the user may have seen, and the usage the model reported, if it did. False
+    if the answer is not a stopped one (a turn that took over marked it interrupted)."""
+    values: dict[str, object] = {"content": content, "token_estimate": estimate_tokens(content)}
+    if input_tokens is not None or output_tokens is not None:
+        values.update(input_tokens=input_tokens, output_tokens=output_tokens)
+    return (
+        rows_matched(
+            session,
+            update(Message)
+            .where(Message.id == message_id, Message.state == "stopped")
+            .values(**values),
+        )
+        == 1
     )
 
 

@@ -22,7 +22,7 @@ from app import __version__
 from app.accounts.service import AccountService
 from app.admin.retention import expire_daily
 from app.api.deps import AppState
-from app.api.routes import admin, auth, chat, conversations, health, memory, search
+from app.api.routes import admin, auth, chat, conversations, health, memory, search, usage
 from app.chat.chain import ChatChain
 from app.chat.llm import build_chat_model
 from app.chat.turns import TurnService
@@ -114,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(search.router)
     app.include_router(admin.router)
+    app.include_router(usage.router)
     _install_error_handlers(app)
 
     if settings.cors_origins:
@@ -121,7 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_credentials=True,
-            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
         )
     app.add_middleware(PendingMigrationsMiddleware, schema=schema)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -89,6 +90,19 @@ class User(Base):
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Updated at most once a minute per account (a login, a refresh, a turn).
     last_active_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An admin's per-user override of MONTHLY_TOKEN_QUOTA (0 = unlimited); None = the site's.
+    monthly_token_quota: Mapped[int | None] = mapped_column(BigInteger)
+    # Two-factor sign-in (app/accounts/totp.py): the secret, encrypted with a key derived
+    # from SECRET_KEY; set by /me/totp/setup and pending until totp_enabled_at is set.
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The newest time step a code was accepted for: a code (or an older one) can't be
+    # replayed. Only moves forward, in one conditional UPDATE.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+
+    @property
+    def totp_enabled(self) -> bool:
+        return self.totp_enabled_at is not None
 
     @property
     def is_admin(self) -> bool:
@@ -307,3 +321,43 @@ class PasswordReset(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by: Mapped[str | None] = mapped_column(String(32))
+
+
+class TotpRecoveryCode(Base):
+    """One of an account's one-time recovery codes (the second factor when the phone is
+    lost), stored as a digest; `used_at` marks it spent."""
+
+    __tablename__ = "totp_recovery_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UserUsageDay(Base):
+    """Model usage of one account on one UTC day: tokens the model reported for its answers
+    (in and out) and the answers counted. A month is the sum of its days. Updated by an
+    upsert in the transaction that stores an answer's end (app/chat/usage.py)."""
+
+    __tablename__ = "usage_user_days"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    output_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    messages: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SiteUsageDay(Base):
+    """The whole site's usage on one UTC day (kept when accounts are deleted): what
+    DAILY_TOKEN_BUDGET is checked against."""
+
+    __tablename__ = "usage_site_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    output_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    messages: Mapped[int] = mapped_column(Integer, default=0)

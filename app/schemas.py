@@ -63,6 +63,9 @@ Password = Annotated[
 ]
 # A password being checked rather than set: only its size is limited.
 PasswordAttempt = Annotated[str, StringConstraints(max_length=128), AfterValidator(_storable)]
+TwoFactorCode = Annotated[
+    str, StringConstraints(min_length=1, max_length=32), AfterValidator(_storable)
+]
 
 
 # The token of an invite or password-reset link (43 characters; a little room).
@@ -106,6 +109,9 @@ class UserOut(FromRow):
 class MeOut(UserOut):
     created_at: datetime
     role: Literal["user", "admin"]
+    totp_enabled: bool = False
+    # An admin who must turn on two-factor sign-in (REQUIRE_ADMIN_TOTP) before /admin/*.
+    totp_required: bool = False
 
 
 class LoginIn(Strict):
@@ -115,6 +121,31 @@ class LoginIn(Strict):
     password: Annotated[
         str, StringConstraints(min_length=1, max_length=128), AfterValidator(_storable)
     ]
+    # The two-factor code (6 digits) or a recovery code ("xxxx-xxxx"), when TOTP is on.
+    totp: TwoFactorCode | None = None
+
+
+class TotpSetupIn(Strict):
+    password: PasswordAttempt
+
+
+class TotpSetupOut(BaseModel):
+    secret: str
+    otpauth_uri: str
+    qr_svg: str = Field(description="The otpauth URI as a QR code, an SVG document")
+
+
+class TotpEnableIn(Strict):
+    code: TwoFactorCode
+
+
+class TotpEnableOut(BaseModel):
+    recovery_codes: list[str] = Field(description="One-time codes, shown only this once")
+
+
+class TotpDisableIn(Strict):
+    password: PasswordAttempt
+    code: TwoFactorCode
 
 
 class TokenOut(BaseModel):

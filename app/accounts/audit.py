@@ -35,6 +35,9 @@ ADMIN_PASSWORD_RESET_LINK = "admin.password_reset_link"  # noqa: S105 (an event 
 ADMIN_INVITE_CREATED = "admin.invite_created"
 ADMIN_INVITE_REVOKED = "admin.invite_revoked"
 ADMIN_SETTINGS_CHANGED = "admin.settings_changed"
+TOTP_ENABLED = "totp_enabled"
+TOTP_DISABLED = "totp_disabled"
+ADMIN_QUOTA_CHANGED = "admin.quota_changed"
 
 MAX_USER_AGENT = 300
 

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import crud
-from app.accounts import audit
+from app.accounts import audit, totp
 from app.admin import invites
 from app.admin import settings as admin_settings
 from app.admin.tokens import MAX_TOKEN_CHARS, hash_token
@@ -61,6 +61,7 @@ class AccountError(Exception):
         retry_after: int | None = None,
         bearer_challenge: bool = False,
         field: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
@@ -69,6 +70,7 @@ class AccountError(Exception):
         self.bearer_challenge = bearer_challenge
         # A 422 about one body field: answered in the validation errors' shape.
         self.field = field
+        self.headers = headers or {}
 
 
 def _too_many(exc: ratelimit.RateLimited, what: str) -> AccountError:
@@ -106,6 +108,28 @@ def _unknown_name_key(login: str) -> str:
     return f"name:{digest[:32]}"
 
 
+TOTP_REQUIRED = "Two-factor code required"
+TOTP_INVALID = "Invalid two-factor code"
+# The audit log gets one "throttled" event per throttled subject per minute, however hard
+# it is hammered: every refused attempt would otherwise be a row.
+THROTTLED_AUDIT = ratelimit.Limit("audit-throttled", 1, 60)
+
+
+@dataclass(frozen=True)
+class Client:
+    """Who is asking: the client's address and user agent, for throttling and the audit log."""
+
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+@dataclass(frozen=True)
+class TotpSetup:
+    secret: str
+    otpauth_uri: str
+    qr_svg: str
+
+
 @dataclass(frozen=True)
 class SignIn:
     """What a login, a refresh or a password change hands out: an access token for the
@@ -138,6 +162,7 @@ class AccountService:
             "login-account", settings.login_rate_per_minute, 60
         )
         self.login_ip_limit = ratelimit.Limit("login-ip", settings.login_rate_per_minute, 60)
+        self.totp_box = totp.SecretBox(signing_key)
 
     # -- registration --------------------------------------------------------------------
     async def register(
@@ -214,26 +239,58 @@ class AccountService:
             raise AccountError(409, "username or email already registered") from exc
 
     # -- login ---------------------------------------------------------------------------
-    async def login(self, *, login: str, password: str, ip: str | None) -> SignIn:
-        """Username or email, and password. Attempts are counted before the hash runs;
-        unknown names are checked against a dummy hash: same work, same answer, same time."""
+    async def login(
+        self,
+        *,
+        login: str,
+        password: str,
+        ip: str | None,
+        user_agent: str | None = None,
+        code: str | None = None,
+    ) -> SignIn:
+        """Username or email, and password (and the two-factor code when the account has
+        TOTP on). Attempts are counted before the hash runs, per account and per client IP;
+        a correct password gives its IP attempt back, so only failures use up an address's
+        budget (an office behind one address signs in freely; guessing is throttled).
+        Unknown names are checked against a dummy hash: same work, same answer, same time."""
+        client = Client(ip, user_agent)
         user = await anyio.to_thread.run_sync(self._find_login, login)
         # One budget per account whichever name (username or email) is typed; unknown names
         # get their own, so probing them is throttled too.
         account = f"user:{user.id}" if user else _unknown_name_key(login)
-        await anyio.to_thread.run_sync(self._count_password_attempt, account, ip)
+        await anyio.to_thread.run_sync(self._count_password_attempt, account, ip, user, client)
         ok = await self.hasher.verify(password, user.password_hash if user else None)
         if not ok or user is None:
+            await anyio.to_thread.run_sync(self._record_failure, user, "password", client)
             raise AccountError(401, "Incorrect username or password", bearer_challenge=True)
         if user.disabled_at is not None:  # said only to someone who knows the password
             raise AccountError(403, ACCOUNT_DISABLED)
-        return await anyio.to_thread.run_sync(self._start_sign_in, user.id, user.username)
+        if user.totp_enabled:
+            if not code:
+                # The right password: not a failure. The client asks for the code and sends
+                # the same login again with it (one more attempt of the account's budget).
+                await anyio.to_thread.run_sync(self._give_back_ip_attempt, ip)
+                raise AccountError(
+                    401, TOTP_REQUIRED, bearer_challenge=True, headers={"X-TOTP-Required": "1"}
+                )
+            if not await anyio.to_thread.run_sync(self._second_factor, user.id, code):
+                await anyio.to_thread.run_sync(self._record_failure, user, "totp", client)
+                raise AccountError(
+                    401, TOTP_INVALID, bearer_challenge=True, headers={"X-TOTP-Required": "1"}
+                )
+        return await anyio.to_thread.run_sync(self._start_sign_in, user, client)
 
     def _find_login(self, login: str) -> User | None:
         with self.factory() as session:
             return crud.get_user_by_login(session, login=login)
 
-    def _count_password_attempt(self, account: str, ip: str | None) -> None:
+    def _count_password_attempt(
+        self,
+        account: str,
+        ip: str | None,
+        user: User | None = None,
+        client: Client | None = None,
+    ) -> None:
         """Count a password check before doing it, atomically, per account and per client
         IP: parallel guesses can't all slip past a check that only counted finished failures.
         A refused attempt rolls its own count back with the transaction."""
@@ -244,15 +301,81 @@ class AccountService:
             with write_transaction(self.factory) as session:
                 ratelimit.hit_many(session, limits)
         except ratelimit.RateLimited as exc:
+            self._record_throttled(
+                exc,
+                account if exc.limit is not self.login_ip_limit else ip,
+                user,
+                client or Client(ip),
+            )
             raise _too_many(exc, "password attempts") from exc
 
-    def _start_sign_in(self, user_id: int, username: str) -> SignIn:
-        """A new sign-in: a refresh token of a new family, and an access token."""
+    def _give_back_ip_attempt(self, ip: str | None) -> None:
+        if ip is not None:
+            with write_transaction(self.factory) as session:
+                ratelimit.give_back(session, self.login_ip_limit, ip)
+
+    def _record_throttled(
+        self, exc: ratelimit.RateLimited, subject: str | None, user: User | None, client: Client
+    ) -> None:
+        """A "throttled" audit event, at most one per limit and subject a minute."""
+        try:
+            with write_transaction(self.factory) as session:
+                ratelimit.hit(session, THROTTLED_AUDIT, f"{exc.limit.name}:{subject}")
+                audit.record(
+                    session,
+                    audit.THROTTLED,
+                    target=user,
+                    ip=client.ip,
+                    user_agent=client.user_agent,
+                    details={"limit": exc.limit.name, "retry_after": exc.retry_after},
+                )
+        except ratelimit.RateLimited:
+            pass  # recorded already in this window
+
+    def _record_failure(self, user: User | None, reason: str, client: Client) -> None:
+        """A failed sign-in, in its own transaction. An unknown name is not stored: people
+        type passwords into the username field."""
+        with write_transaction(self.factory) as session:
+            audit.record(
+                session,
+                audit.LOGIN_FAILED,
+                target=user,
+                ip=client.ip,
+                user_agent=client.user_agent,
+                details={"reason": reason if user else "unknown account"},
+            )
+
+    def _second_factor(self, user_id: int, code: str) -> bool:
+        """Check a TOTP code (its time step claimed, so it can't be replayed) or spend a
+        recovery code."""
+        with write_transaction(self.factory) as session:
+            user = crud.get_user(session, user_id)
+            if user is None or user.totp_secret is None:
+                return False
+            if totp.looks_like_totp(code):
+                secret = self.totp_box.open(user.totp_secret)
+                step = totp.matching_step(secret, code) if secret else None
+                return step is not None and totp.claim_step(session, user_id, step)
+            return totp.use_recovery_code(session, user_id, code)
+
+    def _start_sign_in(self, user: User, client: Client) -> SignIn:
+        """A new sign-in: a refresh token of a new family, and an access token. The
+        attempt counted against the client's IP is given back (only failures use it up)."""
         secret = new_refresh_secret()
         with write_transaction(self.factory) as session:
-            self._add_refresh_token(session, user_id, secret, family_id=uuid.uuid4())
-            crud.touch_last_active(session, user_id=user_id)
-        return self._sign_in(user_id, username, secret)
+            self._add_refresh_token(session, user.id, secret, family_id=uuid.uuid4())
+            crud.touch_last_active(session, user_id=user.id)
+            if client.ip is not None:
+                ratelimit.give_back(session, self.login_ip_limit, client.ip)
+            audit.record(
+                session,
+                audit.LOGIN_OK,
+                actor=user,
+                ip=client.ip,
+                user_agent=client.user_agent,
+                details={"totp": True} if user.totp_enabled else None,
+            )
+        return self._sign_in(user.id, user.username, secret)
 
     def _sign_in(self, user_id: int, username: str, secret: str) -> SignIn:
         token, expires_in = create_access_token(
@@ -273,25 +396,25 @@ class AccountService:
         )
 
     # -- refresh and logout --------------------------------------------------------------
-    async def refresh(self, presented: str | None) -> SignIn:
+    async def refresh(self, presented: str | None, client: Client | None = None) -> SignIn:
         """Rotate a sign-in's refresh token. Presenting an already-rotated one (outside a
         short grace) revokes the whole sign-in: it was stolen or replayed."""
         if not presented or len(presented) > MAX_REFRESH_SECRET_CHARS:
             raise AccountError(401, "No session")
-        return await anyio.to_thread.run_sync(self._rotate, presented)
+        return await anyio.to_thread.run_sync(self._rotate, presented, client or Client())
 
-    def _rotate(self, presented: str) -> SignIn:
+    def _rotate(self, presented: str, client: Client) -> SignIn:
         secret = new_refresh_secret()
         # One transaction: claim the old token and add its successor, so a logout or
         # password change can't slip in between and leave a live token in a revoked family.
         with write_transaction(self.factory) as session:
-            claimed = self._claim(session, presented, secret)
+            claimed = self._claim(session, presented, secret, client)
         # Outside the block: a refusal that revoked the sign-in has been committed.
         if isinstance(claimed, str):
             raise AccountError(401, claimed)
         return self._sign_in(claimed.id, claimed.username, secret)
 
-    def _claim(self, session: Session, presented: str, secret: str) -> User | str:
+    def _claim(self, session: Session, presented: str, secret: str, client: Client) -> User | str:
         """The user whose token was claimed and succeeded by `secret`, or why not."""
         now = utcnow()
         token = crud.get_refresh_token(
@@ -303,6 +426,13 @@ class AccountService:
             # Used before (or by a request that won the claim just now).
             if now - (token.used_at or now) > REFRESH_REUSE_GRACE:
                 crud.revoke_family(session, family_id=token.family_id)
+                audit.record(
+                    session,
+                    audit.REFRESH_REUSE,
+                    target=crud.get_user(session, token.user_id),
+                    ip=client.ip,
+                    user_agent=client.user_agent,
+                )
                 return "Session revoked"
             return "Session already refreshed"
         user = crud.get_user(session, token.user_id)
@@ -328,15 +458,17 @@ class AccountService:
                 crud.revoke_family(session, family_id=token.family_id)
 
     # -- the signed-in user --------------------------------------------------------------
-    async def change_password(self, user: User, *, current: str, new: str) -> SignIn:
+    async def change_password(
+        self, user: User, *, current: str, new: str, client: Client | None = None
+    ) -> SignIn:
         """Every sign-in of the user is ended and a new one starts."""
         await self._check_password(user, current, "Current password is incorrect")
         new_hash = await self.hasher.hash(new)
         return await anyio.to_thread.run_sync(
-            self._store_password, user.id, user.username, new_hash
+            self._store_password, user.id, user.username, new_hash, client or Client()
         )
 
-    def _store_password(self, user_id: int, username: str, new_hash: str) -> SignIn:
+    def _store_password(self, user_id: int, username: str, new_hash: str, client: Client) -> SignIn:
         secret = new_refresh_secret()
         with write_transaction(self.factory) as session:
             db_user = crud.get_user(session, user_id)
@@ -345,16 +477,110 @@ class AccountService:
             db_user.password_hash = new_hash
             crud.revoke_user_tokens(session, user_id=user_id)
             self._add_refresh_token(session, user_id, secret, family_id=uuid.uuid4())
+            audit.record(
+                session,
+                audit.PASSWORD_CHANGED,
+                actor=db_user,
+                ip=client.ip,
+                user_agent=client.user_agent,
+            )
         return self._sign_in(user_id, username, secret)
 
-    async def delete_account(self, user: User, *, password: str) -> None:
+    async def delete_account(
+        self, user: User, *, password: str, client: Client | None = None
+    ) -> None:
         """The user and every conversation, message and sign-in of it."""
         await self._check_password(user, password, "Password is incorrect")
-        await anyio.to_thread.run_sync(self._delete_user, user.id)
+        await anyio.to_thread.run_sync(self._delete_user, user, client or Client())
 
-    def _delete_user(self, user_id: int) -> None:
+    def _delete_user(self, user: User, client: Client) -> None:
         with write_transaction(self.factory) as session:
-            crud.delete_user(session, user_id=user_id)
+            crud.delete_user(session, user_id=user.id)
+            # Names are copied into the event: it outlives the account.
+            audit.record(
+                session,
+                audit.ACCOUNT_DELETED,
+                actor=user,
+                ip=client.ip,
+                user_agent=client.user_agent,
+            )
+
+    # -- two-factor sign-in --------------------------------------------------------------
+    async def totp_setup(self, user: User, *, password: str) -> TotpSetup:
+        """A new secret, pending until a code of it is confirmed (totp_enable). Setting up
+        again before that replaces the pending secret."""
+        if user.totp_enabled:
+            raise AccountError(409, "Two-factor sign-in is already on")
+        await self._check_password(user, password, "Password is incorrect")
+        secret = totp.new_secret()
+        await anyio.to_thread.run_sync(self._store_pending_secret, user.id, secret)
+        uri = totp.otpauth_uri(secret, user.username)
+        return TotpSetup(secret=secret, otpauth_uri=uri, qr_svg=totp.qr_svg(uri))
+
+    def _store_pending_secret(self, user_id: int, secret: str) -> None:
+        with write_transaction(self.factory) as session:
+            db_user = crud.get_user(session, user_id)
+            if db_user is None:
+                raise AccountError(401, "Not authenticated")
+            if db_user.totp_enabled:  # turned on meanwhile (another tab)
+                raise AccountError(409, "Two-factor sign-in is already on")
+            db_user.totp_secret = self.totp_box.seal(secret)
+            db_user.totp_last_step = None
+
+    async def totp_enable(
+        self, user: User, *, code: str, client: Client | None = None
+    ) -> list[str]:
+        """Confirm the pending secret with a code of it; the recovery codes (shown once)."""
+        # Codes are guessed like passwords: the account's budget counts them.
+        await anyio.to_thread.run_sync(self._count_password_attempt, f"user:{user.id}", None)
+        return await anyio.to_thread.run_sync(self._enable, user.id, code, client or Client())
+
+    def _enable(self, user_id: int, code: str, client: Client) -> list[str]:
+        with write_transaction(self.factory) as session:
+            db_user = crud.get_user(session, user_id)
+            if db_user is None:
+                raise AccountError(401, "Not authenticated")
+            if db_user.totp_enabled:
+                raise AccountError(409, "Two-factor sign-in is already on")
+            secret = self.totp_box.open(db_user.totp_secret) if db_user.totp_secret else None
+            if secret is None:
+                raise AccountError(409, "Start the two-factor setup first")
+            step = totp.matching_step(secret, code)
+            if step is None or not totp.claim_step(session, user_id, step):
+                raise AccountError(400, TOTP_INVALID)
+            db_user.totp_enabled_at = utcnow()
+            codes = totp.new_recovery_codes(session, user_id)
+            audit.record(
+                session,
+                audit.TOTP_ENABLED,
+                actor=db_user,
+                ip=client.ip,
+                user_agent=client.user_agent,
+            )
+        return codes
+
+    async def totp_disable(
+        self, user: User, *, password: str, code: str, client: Client | None = None
+    ) -> None:
+        """Turn two-factor sign-in off: the password and a current code (or a recovery
+        code) are both needed."""
+        if not user.totp_enabled:
+            raise AccountError(409, "Two-factor sign-in is not on")
+        await self._check_password(user, password, "Password is incorrect")
+        if not await anyio.to_thread.run_sync(self._second_factor, user.id, code):
+            raise AccountError(400, TOTP_INVALID)
+        await anyio.to_thread.run_sync(self._disable, user.id, client or Client())
+
+    def _disable(self, user_id: int, client: Client) -> None:
+        with write_transaction(self.factory) as session:
+            totp.forget(session, user_id)
+            audit.record(
+                session,
+                audit.TOTP_DISABLED,
+                actor=crud.get_user(session, user_id),
+                ip=client.ip,
+                user_agent=client.user_agent,
+            )
 
     async def _check_password(self, user: User, password: str, refusal: str) -> None:
         # The account's login budget guards these too: a stolen access token must not

@@ -42,15 +42,13 @@ class SiteSettings:
 
 
 def env_defaults(settings: Settings) -> dict[str, Any]:
-    """The env's values. The budget and TOTP settings belong to the usage/security side
-    (DAILY_TOKEN_BUDGET, MONTHLY_TOKEN_QUOTA, REQUIRE_ADMIN_TOTP); until Settings has them
-    their defaults apply."""
+    """The env's values."""
     return {
         "signup_policy": settings.default_signup_policy,
         "signup_email_domains": list(settings.signup_email_domains),
-        "daily_token_budget": int(getattr(settings, "daily_token_budget", 0) or 0),
-        "monthly_token_quota": int(getattr(settings, "monthly_token_quota", 0) or 0),
-        "require_admin_totp": bool(getattr(settings, "require_admin_totp", False)),
+        "daily_token_budget": settings.daily_token_budget,
+        "monthly_token_quota": settings.monthly_token_quota,
+        "require_admin_totp": settings.require_admin_totp,
     }
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import crud
 from app.accounts.service import AccountService
+from app.admin import settings as site_limits
 from app.chat.turns import TurnService
 from app.core.config import Settings
 from app.core.security import decode_access_token
@@ -87,9 +88,22 @@ def get_current_user(state: StateDep, token: Annotated[str | None, Depends(oauth
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-def get_admin(user: CurrentUser) -> User:
+def admin_must_enrol(state: AppState, user: User) -> bool:
+    """An admin without two-factor sign-in while REQUIRE_ADMIN_TOTP is on."""
+    if not user.is_admin or user.totp_enabled:
+        return False
+    with state.session_factory() as session:
+        return site_limits.current(session, state.settings).require_admin_totp
+
+
+def get_admin(user: CurrentUser, state: StateDep) -> User:
     if not user.is_admin:
         raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail="Admins only")
+    if admin_must_enrol(state, user):
+        raise HTTPException(
+            status_code=status.HTTP_403_FORBIDDEN,
+            detail="Two-factor sign-in is required for admins",
+        )
     return user
 
 

@@ -1,4 +1,4 @@
-"""POST /login's body: JSON `{username, password}` (the original contract) or the OAuth2
+"""POST /login's body: JSON `{username, password, totp?}` (the original contract) or the OAuth2
 password form that /docs' Authorize button posts. FastAPI can declare one body type per
 route, so the route reads the body through this dependency and describes both in OpenAPI."""
 
@@ -28,6 +28,7 @@ LOGIN_OPENAPI: dict[str, Any] = {
                     "properties": {
                         "username": {"type": "string"},
                         "password": {"type": "string", "format": "password"},
+                        "totp": {"type": "string", "description": "Two-factor code"},
                     },
                 }
             },
@@ -44,8 +45,11 @@ async def read_login_body(request: Request) -> LoginIn:
     try:
         if request.headers.get("content-type", "").startswith(FORM_TYPES):
             form = await request.form()
+            code = form.get("totp")
             return LoginIn(
-                username=str(form.get("username", "")), password=str(form.get("password", ""))
+                username=str(form.get("username", "")),
+                password=str(form.get("password", "")),
+                totp=str(code) if code else None,
             )
         return LoginIn.model_validate(_json_body(await request.body()))
     except ValidationError as exc:

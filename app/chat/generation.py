@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING, TypeVar
 
 import anyio
 from langchain_core.messages import AIMessageChunk
+from sqlalchemy.orm import Session
 
 from app import crud
+from app.chat import usage as usage_counters
 from app.chat.chain import ModelFailure, TurnError, usage_of
 from app.core.db import write_transaction
 from app.models import Message
@@ -285,6 +287,8 @@ class Generation:
                 input_tokens=usage.input_tokens if usage else None,
                 output_tokens=usage.output_tokens if usage else None,
             )
+            if ended:  # else a stop won: _complete_stopped counts the answer
+                self._count(session)
         if title is not None:  # a rename while the answer was written wins
             self.started_rows.title = title
         return ended
@@ -292,15 +296,34 @@ class Generation:
     def _complete_stopped(self) -> str:
         assert self.started_rows is not None
         with write_transaction(self.service.factory) as session:
+            usage = self._usage
             crud.complete_stopped(
-                session, message_id=self.started_rows.answer_id, content=self.text
+                session,
+                message_id=self.started_rows.answer_id,
+                content=self.text,
+                input_tokens=usage.input_tokens if usage else None,
+                output_tokens=usage.output_tokens if usage else None,
             )
+            # Counted whether stopped or taken over (interrupted): the model's tokens
+            # were spent either way, and this generation ends here, counted once.
+            self._count(session)
             row = crud.get_message(
                 session,
                 conversation_id=self.plan.conversation_id,
                 message_id=self.started_rows.answer_id,
             )
         return row.state if row is not None else "interrupted"
+
+    def _count(self, session: Session) -> None:
+        """Add the answer's reported usage to the counters, in the transaction that stores
+        its end (whatever the end: done, stopped, interrupted or failed midway)."""
+        usage = self._usage
+        usage_counters.count(
+            session,
+            user_id=self.plan.user_id,
+            input_tokens=usage.input_tokens if usage else None,
+            output_tokens=usage.output_tokens if usage else None,
+        )
 
     def _renew(self) -> bool:
         with write_transaction(self.service.factory) as session:

@@ -15,6 +15,7 @@ from langchain_core.messages import BaseMessage
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import crud
+from app.chat import usage
 from app.chat.chain import ChatChain, TurnError
 from app.chat.generation import Generation
 from app.chat.history import Memory, Window, load_memory
@@ -36,6 +37,7 @@ class TurnRejected(TurnError):
 
 @dataclass
 class TurnPlan:
+    user_id: int  # whose usage the answer's tokens count to
     conversation_id: uuid.UUID
     lease: uuid.UUID
     system_prompt: str
@@ -116,6 +118,12 @@ class TurnService:
                     raise TurnRejected(
                         429, f"Too many messages: {kind} reached", exc.retry_after
                     ) from exc
+                try:
+                    # Before the model call: the tokens of turns running now are counted
+                    # when they end (a budget is overshot by at most the turns in flight).
+                    usage.check_budgets(session, self.settings, user_id)
+                except usage.BudgetSpent as exc:
+                    raise TurnRejected(429, exc.detail, exc.retry_after) from exc
                 crud.interrupt_streaming(session, conversation_id=conversation_id)
                 crud.touch_last_active(session, user_id=user_id)
         if lease is None:
@@ -131,7 +139,7 @@ class TurnService:
             # transaction loads the branch. (A conversation deleted meanwhile ends the turn
             # at its first write, with a 409.)
             with self.factory() as session:
-                return self._plan(session, conversation_id, lease, message, edit_of)
+                return self._plan(session, user_id, conversation_id, lease, message, edit_of)
         except BaseException:
             self._release(conversation_id, lease.token)
             raise
@@ -139,6 +147,7 @@ class TurnService:
     def _plan(
         self,
         session: Session,
+        user_id: int,
         conversation_id: uuid.UUID,
         conv: crud.TurnLease,
         message: str | None,
@@ -164,6 +173,7 @@ class TurnService:
             memory = load_memory(session, conversation_id, parent_id, self.window)
         first = message is not None and parent_id is None and not conv.title_is_custom
         return TurnPlan(
+            user_id=user_id,
             conversation_id=conversation_id,
             lease=conv.token,
             system_prompt=conv.system_prompt or self.settings.default_system_prompt,

@@ -118,9 +118,19 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=128 * 1024, ge=1024)
     chat_rate_per_minute: int = Field(default=20, ge=1)
     daily_message_quota: int = Field(default=500, ge=1)
-    login_rate_per_minute: int = Field(default=10, ge=1)  # per account and per client IP
+    # Failed password (or two-factor code) attempts per minute, per account and per client
+    # IP; a correct sign-in costs only its account's budget, so an office behind one
+    # address isn't throttled by its own colleagues.
+    login_rate_per_minute: int = Field(default=10, ge=1)
     register_rate_per_hour: int = Field(default=20, ge=1)  # per client IP
     max_concurrent_hashes: int = Field(default=4, ge=1, le=64)
+    # Model tokens (in + out, as the model reports them). Checked before a turn starts, so
+    # turns already running can overshoot by their own tokens (docs/operations.md). An
+    # admin's value in site_settings wins over these; 0 = no limit.
+    daily_token_budget: int = Field(default=0, ge=0)  # the whole site, per UTC day
+    monthly_token_quota: int = Field(default=0, ge=0)  # per account, per UTC month
+    # Admins must turn on two-factor sign-in (TOTP) before /admin/* answers them.
+    require_admin_totp: bool = False
 
     # Sign-ups (app/admin/settings.py): open, invite (an admin's invite link needed) or
     # closed; unset = open in development, invite in production. An admin overrides both

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Table, bindparam, delete
+from sqlalchemy import Table, bindparam, delete, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -101,3 +101,20 @@ def _upsert(dialect: str, n: int) -> ReturningInsert[str, int]:
 def purge_expired(session: Session, *, now: float | None = None) -> int:
     now = time.time() if now is None else now
     return rows_matched(session, delete(RateCounter).where(RateCounter.expires_at < int(now)))
+
+
+def give_back(session: Session, limit: Limit, subject: str, *, now: float | None = None) -> None:
+    """Undo one counted event of `subject` in the current window (a login that turned out
+    correct gives its client address's attempt back)."""
+    now = time.time() if now is None else now
+    window_start = int(now // limit.window_seconds) * limit.window_seconds
+    table = cast(Table, RateCounter.__table__)
+    session.execute(
+        update(table)
+        .where(
+            table.c.key == f"{limit.name}:{subject}",
+            table.c.window_start == window_start,
+            table.c.count > 0,
+        )
+        .values(count=table.c.count - 1)
+    )

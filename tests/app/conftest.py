@@ -37,6 +37,7 @@ TABLES = (
     "password_resets",
     "site_settings",
     "audit_events",
+    "usage_site_days",
     "users",
 )
 

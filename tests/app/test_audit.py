@@ -50,6 +50,7 @@ def test_register_and_admin_actions_are_recorded(client: TestClient, admin: Acco
         ("admin.role_changed", "root", "bob"),
         ("admin.role_changed", "root", "bob"),
         ("register", "bob", "bob"),
+        ("login_ok", "root", None),  # the admin fixture signing in
         ("register", "root", "root"),
     ]
     assert items[4]["details"] == {"from": "admin", "to": "user"}
@@ -70,20 +71,24 @@ def test_filters_and_paging(client: TestClient, admin: Account) -> None:
         assert r.status_code == 200, r.text
         return r.json()
 
-    assert len(get()["items"]) == 8
+    assert len(get()["items"]) == 10  # 7 sign-ups, 2 logins, 1 admin action
     assert [e["event"] for e in get(event="admin.")["items"]] == ["admin.user_disabled"]
     assert {e["target"] for e in get(event="register")["items"]} == {
         "root",
         "bob",
         *(f"user{i}" for i in range(5)),
     }
-    assert [e["event"] for e in get(username="BOB")["items"]] == ["admin.user_disabled", "register"]
+    assert [e["event"] for e in get(username="BOB")["items"]] == [
+        "admin.user_disabled",
+        "login_ok",
+        "register",
+    ]
     page = get(limit=3)
     assert len(page["items"]) == 3 and page["has_more"] is True
     ids = [e["id"] for e in page["items"]]
     assert ids == sorted(ids, reverse=True)
     rest = get(before_id=ids[-1], limit=100)
-    assert rest["has_more"] is False and len(rest["items"]) == 5
+    assert rest["has_more"] is False and len(rest["items"]) == 7
     assert all(e["id"] < ids[-1] for e in rest["items"])
     future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     assert get(since=future)["items"] == []

@@ -467,3 +467,88 @@ def test_upgrade_to_0008_keeps_rows_in_every_table(empty_db: str, settings_facto
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM users")).scalar() == 2
     engine.dispose()
+
+
+def test_upgrade_to_0009_keeps_rows_of_every_table(empty_db: str) -> None:
+    """0009 (usage counters, quota override, TOTP) on a database with rows in every table of
+    0007: they all survive, accounts get no override and no TOTP, and the new tables work."""
+    command.upgrade(alembic_config(empty_db), "0007")
+    engine = _engine(empty_db)
+    sqlite = engine.dialect.name == "sqlite"
+    conv = uuid.uuid4()
+    conv_param = conv.hex if sqlite else conv
+    family = uuid.uuid4()
+    statements = [
+        "INSERT INTO users (id, username, username_key, email, email_key, password_hash,"
+        " created_at, role, last_active_at) VALUES (1, 'Ana', 'ana', 'a@example.com',"
+        " 'a@example.com', 'h', CURRENT_TIMESTAMP, 'admin', CURRENT_TIMESTAMP)",
+        "INSERT INTO conversations (id, user_id, title, title_is_custom, created_at,"
+        " updated_at) VALUES (:conv, 1, 'Old', false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+        "INSERT INTO messages (id, conversation_id, role, content, token_estimate, created_at,"
+        " state, input_tokens, output_tokens) VALUES (1, :conv, 'user', 'hello', 2,"
+        " CURRENT_TIMESTAMP, 'done', NULL, NULL)",
+        "INSERT INTO messages (id, conversation_id, role, content, token_estimate, created_at,"
+        " parent_id, state, input_tokens, output_tokens) VALUES (2, :conv, 'ai', 'hi', 1,"
+        " CURRENT_TIMESTAMP, 1, 'done', 10, 3)",
+        "UPDATE conversations SET current_leaf_id = 2",
+        "INSERT INTO summaries (conversation_id, through_message_id, content, token_estimate,"
+        " created_at) VALUES (:conv, 2, 'sum', 1, CURRENT_TIMESTAMP)",
+        "INSERT INTO refresh_tokens (user_id, family_id, token_hash, created_at, expires_at)"
+        " VALUES (1, :family, 'th', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+        "INSERT INTO rate_counters (key, window_start, count, expires_at) VALUES ('k', 0, 3, 9)",
+        "INSERT INTO site_settings (key, value, updated_at) VALUES"
+        " ('daily_token_budget', '1000', CURRENT_TIMESTAMP)",
+        "INSERT INTO audit_events (created_at, event, actor) VALUES (CURRENT_TIMESTAMP,"
+        " 'login_ok', 'Ana')",
+    ]
+    with engine.begin() as conn:
+        for statement in statements:
+            conn.execute(
+                text(statement), {"conv": conv_param, "family": family.hex if sqlite else family}
+            )
+    migrate(database_url=empty_db)
+    counts = {
+        table: 1
+        for table in (
+            "users",
+            "conversations",
+            "summaries",
+            "refresh_tokens",
+            "rate_counters",
+            "site_settings",
+            "audit_events",
+        )
+    }
+    counts["messages"] = 2
+    with engine.begin() as conn:
+        for table, expected in counts.items():
+            query = text(f"SELECT count(*) FROM {table}")  # noqa: S608 (our table names)
+            assert conn.execute(query).scalar() == expected, table
+        row = conn.execute(
+            text(
+                "SELECT role, monthly_token_quota, totp_secret, totp_enabled_at, totp_last_step"
+                " FROM users"
+            )
+        ).one()
+        assert tuple(row) == ("admin", None, None, None, None)
+        assert conn.execute(text("SELECT current_leaf_id FROM conversations")).scalar() == 2
+        conn.execute(
+            text(
+                "INSERT INTO usage_user_days (user_id, day, input_tokens, output_tokens,"
+                " messages) VALUES (1, '2026-12-03', 10, 3, 1)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO usage_site_days (day, input_tokens, output_tokens, messages)"
+                " VALUES ('2026-12-03', 10, 3, 1)"
+            )
+        )
+        conn.execute(text("INSERT INTO totp_recovery_codes (user_id, code_hash) VALUES (1, 'x')"))
+    # And back: 0009's downgrade leaves 0007's rows in place.
+    command.downgrade(alembic_config(empty_db), "0007")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT username FROM users")).scalar() == "Ana"
+        assert conn.execute(text("SELECT count(*) FROM messages")).scalar() == 2
+        assert "usage_user_days" not in inspect(conn).get_table_names()
+    engine.dispose()

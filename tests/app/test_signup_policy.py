@@ -102,9 +102,18 @@ def test_patch_changes_and_resets(client: TestClient, admin: Account) -> None:
     assert set(body) == SETTING_KEYS
     assert body["signup_policy"] == "closed" and body["signup_email_domains"] == ["corp.example"]
     assert client.post("/register", json=registration("bob")).status_code == 403
+    # Requiring two-factor sign-in of admins would lock this admin (no TOTP) out: refused,
+    # and nothing of the request is applied.
     r = client.patch(
         "/admin/settings",
-        json={"daily_token_budget": 1000, "monthly_token_quota": 50, "require_admin_totp": True},
+        json={"daily_token_budget": 1000, "require_admin_totp": True},
+        headers=admin.headers,
+    )
+    assert r.status_code == 409, r.text
+    assert r.json()["detail"].startswith("Turn on two-factor sign-in for your own account")
+    r = client.patch(
+        "/admin/settings",
+        json={"daily_token_budget": 1000, "monthly_token_quota": 50, "require_admin_totp": False},
         headers=admin.headers,
     )
     assert r.json() == {
@@ -112,7 +121,7 @@ def test_patch_changes_and_resets(client: TestClient, admin: Account) -> None:
         "signup_email_domains": ["corp.example"],
         "daily_token_budget": 1000,
         "monthly_token_quota": 50,
-        "require_admin_totp": True,
+        "require_admin_totp": False,
     }
     # null: back to the env's value.
     r = client.patch(

@@ -35,7 +35,7 @@ from tests.deploy.fixtures_playbook import (
     new_user,
 )
 from tests.fakes.fake_gemini import Behavior
-from tests.helpers.accounts import PASSWORD, login
+from tests.helpers.accounts import PASSWORD, login, registration
 
 __all__ = ["deployment", "gemini"]  # fixtures, imported for pytest
 
@@ -601,11 +601,33 @@ def test_service_comes_back_after_power_off_and_boot(deployment: Deployment, ali
         assert convs.json()["total"] >= 1
 
 
+def test_an_office_behind_one_address_signs_in_through_nginx(deployment: Deployment) -> None:
+    """30 colleagues behind one address log in within a minute: nginx's /login zone lets
+    them through (and the app, counting only failures per address, does too). The accounts
+    are made on the host, through the app's socket: /register keeps its tighter zone."""
+    socket = "/run/chatbot/chatbot.sock"
+    names = [f"office{i:02d}" for i in range(30)]
+    for name in names:
+        body = json.dumps(registration(name))
+        status = deployment.sh(
+            f"curl -s -o /dev/null -w '%{{http_code}}' --unix-socket {socket}"
+            f" -H 'Content-Type: application/json' -d '{body}' http://localhost/register"
+        )
+        assert status.strip() == "201", status
+    with deployment.client() as client:
+        statuses = [
+            client.post("/login", json={"username": n, "password": PASSWORD}).status_code
+            for n in names
+        ]
+    assert statuses == [200] * 30, statuses
+
+
 def test_nginx_throttles_login_attempts(deployment: Deployment) -> None:
     statuses: list[int] = []
     bodies: list[str] = []
     with deployment.client() as client:
-        for _ in range(30):
+        # Past the /login zone's burst (30) and its refill (1 a second) while these run.
+        for _ in range(80):
             answer = client.post("/login", json={"username": "nobody", "password": "wrong-pass"})
             statuses.append(answer.status_code)
             if answer.status_code == 429:

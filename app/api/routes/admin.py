@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
-from sqlalchemy.orm import Session
 
 from app.accounts import audit
 from app.admin import invites, service, usage_view
@@ -32,7 +31,7 @@ from app.admin.schemas import (
 from app.admin.service import AdminError, RequestInfo
 from app.api.deps import AdminUser, Responses, StateDep, client_ip
 from app.core.db import write_transaction
-from app.models import Invite, User
+from app.models import Invite
 from app.schemas import ErrorOut
 
 router = APIRouter(
@@ -74,31 +73,6 @@ def _admin_errors() -> Iterator[None]:
         raise HTTPException(exc.status, exc.detail) from exc
 
 
-def _user_views(session: Session, users: list[User]) -> list[AdminUserOut]:
-    usage = usage_view.usage_for_users(session, [u.id for u in users])
-    extras = usage_view.account_extras(session, users)
-    views = []
-    for user in users:
-        messages, tokens = usage.get(user.id, (0, 0))
-        totp, quota = extras.get(user.id, (False, None))
-        views.append(
-            AdminUserOut(
-                id=user.id,
-                username=user.username,
-                email=user.email,
-                role="admin" if user.is_admin else "user",
-                created_at=user.created_at,
-                last_active_at=user.last_active_at,
-                disabled=user.disabled_at is not None,
-                totp_enabled=totp,
-                messages_month=messages,
-                tokens_month=tokens,
-                monthly_quota=quota,
-            )
-        )
-    return views
-
-
 # -- users ---------------------------------------------------------------------------------
 @router.get("/users", response_model=AdminUserPage)
 def list_users(
@@ -111,7 +85,7 @@ def list_users(
     """Accounts, oldest first; `q` matches username or email (case-insensitive, anywhere)."""
     with state.session_factory() as session:
         users, total = service.list_users(session, q=q, limit=limit, offset=offset)
-        return AdminUserPage(items=_user_views(session, users), total=total)
+        return AdminUserPage(items=usage_view.user_views(session, users), total=total)
 
 
 @router.patch("/users/{user_id}", response_model=AdminUserOut, responses={**ERR_404, **ERR_409})
@@ -129,7 +103,7 @@ def update_user(
             disabled=body.disabled,
             info=_info(request, state),
         )
-        return _user_views(session, [user])[0]
+        return usage_view.user_views(session, [user])[0]
 
 
 @router.delete(
@@ -250,13 +224,24 @@ def get_settings(admin: AdminUser, state: StateDep) -> SiteSettingsOut:
         return SiteSettingsOut(**admin_settings.current(session, state.settings).as_dict())
 
 
-@router.patch("/settings", response_model=SiteSettingsOut)
+# Requiring two-factor sign-in of admins would lock out the admin who asks for it.
+TOTP_FIRST = "Turn on two-factor sign-in for your own account before requiring it of admins"
+
+
+@router.patch(
+    "/settings",
+    response_model=SiteSettingsOut,
+    responses={409: {"model": ErrorOut, "description": "Two-factor sign-in is off for this admin"}},
+)
 def patch_settings(
     body: SiteSettingsPatch, admin: AdminUser, state: StateDep, request: Request
 ) -> SiteSettingsOut:
     """Change any subset; every worker and host sees it at once. A key sent as null goes
-    back to the env's value. Answers the whole object."""
+    back to the env's value. Answers the whole object. Requiring two-factor sign-in of
+    admins needs it on the asking admin's own account first (409)."""
     changes = {key: getattr(body, key) for key in body.model_fields_set}
+    if changes.get("require_admin_totp") is True and not admin.totp_enabled:
+        raise HTTPException(status.HTTP_409_CONFLICT, TOTP_FIRST)
     info = _info(request, state)
     with write_transaction(state.session_factory) as session:
         after, changed = admin_settings.change(session, state.settings, changes, by=admin.username)

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Cookie, HTTPException, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from app.accounts.export import export_json
-from app.accounts.service import AccountError, SignIn
-from app.api.deps import CurrentUser, Responses, StateDep, client_ip
+from app.accounts.service import AccountError, Client, SignIn
+from app.api.deps import CurrentUser, Responses, StateDep, admin_must_enrol, client_ip
 from app.api.login_body import LOGIN_OPENAPI, LoginBody
 from app.core.config import Settings
 from app.schemas import (
@@ -24,6 +24,11 @@ from app.schemas import (
     PasswordResetIn,
     RegisterIn,
     TokenOut,
+    TotpDisableIn,
+    TotpEnableIn,
+    TotpEnableOut,
+    TotpSetupIn,
+    TotpSetupOut,
     UserOut,
 )
 
@@ -44,12 +49,16 @@ def _http_error(exc: AccountError) -> HTTPException:
     if exc.field is not None:  # a 422 about one field, in the validation errors' shape
         detail = [{"loc": ["body", exc.field], "msg": exc.detail, "type": "value_error"}]
         return HTTPException(exc.status, detail)
-    headers = {}
+    headers = dict(exc.headers)
     if exc.retry_after is not None:
         headers["Retry-After"] = str(exc.retry_after)
     if exc.bearer_challenge:
         headers["WWW-Authenticate"] = "Bearer"
     return HTTPException(exc.status, exc.detail, headers=headers or None)
+
+
+def _client(request: Request, settings: Settings) -> Client:
+    return Client(client_ip(request, settings), request.headers.get("user-agent"))
 
 
 def _token_out(response: Response, settings: Settings, sign_in: SignIn) -> TokenOut:
@@ -119,8 +128,13 @@ async def register(body: RegisterIn, request: Request, state: StateDep) -> UserO
 )
 async def login(body: LoginBody, request: Request, response: Response, state: StateDep) -> TokenOut:
     try:
+        client = _client(request, state.settings)
         sign_in = await state.accounts.login(
-            login=body.username, password=body.password, ip=client_ip(request, state.settings)
+            login=body.username,
+            password=body.password,
+            ip=client.ip,
+            user_agent=client.user_agent,
+            code=body.totp,
         )
     except AccountError as exc:
         raise _http_error(exc) from exc
@@ -129,6 +143,7 @@ async def login(body: LoginBody, request: Request, response: Response, state: St
 
 @router.post("/auth/refresh", response_model=TokenOut, responses=ERR_401)
 async def refresh(
+    request: Request,
     response: Response,
     state: StateDep,
     refresh_token: Annotated[str | None, Cookie()] = None,
@@ -136,7 +151,7 @@ async def refresh(
     """Rotate the refresh cookie and get a new access token. Presenting an already-rotated
     token (outside a short grace) ends that sign-in everywhere: it was stolen."""
     try:
-        sign_in = await state.accounts.refresh(refresh_token)
+        sign_in = await state.accounts.refresh(refresh_token, _client(request, state.settings))
     except AccountError as exc:
         raise _http_error(exc) from exc
     return _token_out(response, state.settings, sign_in)
@@ -171,18 +186,27 @@ async def password_reset(body: PasswordResetIn, request: Request, state: StateDe
 
 
 @router.get("/me", response_model=MeOut, responses=ERR_401)
-def me(user: CurrentUser) -> MeOut:
-    return MeOut.model_validate(user)
+def me(user: CurrentUser, state: StateDep) -> MeOut:
+    out = MeOut.model_validate(user)
+    out.totp_required = admin_must_enrol(state, user)
+    return out
 
 
 @router.post("/me/password", response_model=TokenOut, responses={**ERR_401, **ERR_429})
 async def change_password(
-    body: ChangePasswordIn, user: CurrentUser, state: StateDep, response: Response
+    body: ChangePasswordIn,
+    user: CurrentUser,
+    state: StateDep,
+    request: Request,
+    response: Response,
 ) -> TokenOut:
     """Change the password; every sign-in (refresh token) is ended and a new one starts."""
     try:
         sign_in = await state.accounts.change_password(
-            user, current=body.current_password, new=body.new_password
+            user,
+            current=body.current_password,
+            new=body.new_password,
+            client=_client(request, state.settings),
         )
     except AccountError as exc:
         raise _http_error(exc) from exc
@@ -190,13 +214,65 @@ async def change_password(
 
 
 @router.delete("/me", status_code=status.HTTP_204_NO_CONTENT, responses={**ERR_401, **ERR_429})
-async def delete_account(body: DeleteAccountIn, user: CurrentUser, state: StateDep) -> Response:
+async def delete_account(
+    body: DeleteAccountIn, user: CurrentUser, state: StateDep, request: Request
+) -> Response:
     """Delete the account and every conversation, message and sign-in of it."""
     try:
-        await state.accounts.delete_account(user, password=body.password)
+        await state.accounts.delete_account(
+            user, password=body.password, client=_client(request, state.settings)
+        )
     except AccountError as exc:
         raise _http_error(exc) from exc
     return _without_refresh_cookie(state.settings)
+
+
+TOTP_ERRORS: Responses = {
+    **ERR_401,
+    **ERR_429,
+    400: {"model": ErrorOut, "description": "Invalid two-factor code"},
+    409: {"model": ErrorOut, "description": "Two-factor sign-in already on (or not on)"},
+}
+
+
+@router.post("/me/totp/setup", response_model=TotpSetupOut, responses=TOTP_ERRORS)
+async def totp_setup(body: TotpSetupIn, user: CurrentUser, state: StateDep) -> TotpSetupOut:
+    """Start turning on two-factor sign-in: a new secret, its otpauth URI and QR code (SVG).
+    Pending until confirmed with a code (POST /me/totp/enable)."""
+    try:
+        setup = await state.accounts.totp_setup(user, password=body.password)
+    except AccountError as exc:
+        raise _http_error(exc) from exc
+    return TotpSetupOut(secret=setup.secret, otpauth_uri=setup.otpauth_uri, qr_svg=setup.qr_svg)
+
+
+@router.post("/me/totp/enable", response_model=TotpEnableOut, responses=TOTP_ERRORS)
+async def totp_enable(
+    body: TotpEnableIn, user: CurrentUser, state: StateDep, request: Request
+) -> TotpEnableOut:
+    """Confirm the pending secret with a current code: two-factor sign-in is on. The answer
+    holds 10 one-time recovery codes, shown only here."""
+    try:
+        codes = await state.accounts.totp_enable(
+            user, code=body.code, client=_client(request, state.settings)
+        )
+    except AccountError as exc:
+        raise _http_error(exc) from exc
+    return TotpEnableOut(recovery_codes=codes)
+
+
+@router.post("/me/totp/disable", status_code=status.HTTP_204_NO_CONTENT, responses=TOTP_ERRORS)
+async def totp_disable(
+    body: TotpDisableIn, user: CurrentUser, state: StateDep, request: Request
+) -> Response:
+    """Turn two-factor sign-in off: the password and a current (or recovery) code."""
+    try:
+        await state.accounts.totp_disable(
+            user, password=body.password, code=body.code, client=_client(request, state.settings)
+        )
+    except AccountError as exc:
+        raise _http_error(exc) from exc
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get(
