@@ -25,7 +25,17 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.dml import ReturningUpdate
 
 from app.core.db import rows_matched
-from app.models import DEFAULT_TITLE, Conversation, Message, RefreshToken, Summary, User, utcnow
+from app.models import (
+    DEFAULT_TITLE,
+    Conversation,
+    InviteUse,
+    Message,
+    PasswordReset,
+    RefreshToken,
+    Summary,
+    User,
+    utcnow,
+)
 
 # The chat path's statements are built once, on the tables (Core): building them per
 # call, and the ORM's bookkeeping for an ORM-enabled UPDATE, cost more than running them
@@ -87,7 +97,28 @@ def delete_user(session: Session, *, user_id: int) -> None:
     session.execute(delete(Message).where(Message.conversation_id.in_(conv_ids)))
     session.execute(delete(Conversation).where(Conversation.user_id == user_id))
     session.execute(delete(RefreshToken).where(RefreshToken.user_id == user_id))
+    session.execute(delete(PasswordReset).where(PasswordReset.user_id == user_id))
+    # Invites keep who used them by name.
+    session.execute(update(InviteUse).where(InviteUse.user_id == user_id).values(user_id=None))
     session.execute(delete(User).where(User.id == user_id))
+
+
+# Activity is recorded at most this often per account: one guarded UPDATE that matches
+# nothing (and writes nothing) the rest of the time.
+LAST_ACTIVE_EVERY = timedelta(seconds=60)
+
+
+def touch_last_active(session: Session, *, user_id: int) -> None:
+    now = utcnow()
+    session.execute(
+        update(User)
+        .where(
+            User.id == user_id,
+            or_(User.last_active_at.is_(None), User.last_active_at < now - LAST_ACTIVE_EVERY),
+        )
+        .values(last_active_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 # -- refresh tokens ------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,8 +19,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import __version__
 from app.accounts.service import AccountService
+from app.admin.retention import expire_daily
 from app.api.deps import AppState
-from app.api.routes import auth, chat, conversations, health, memory, search
+from app.api.routes import admin, auth, chat, conversations, health, memory, search
 from app.chat.chain import ChatChain
 from app.chat.llm import build_chat_model
 from app.chat.turns import TurnService
@@ -79,9 +81,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             engine.dialect.name,
         )
         await anyio.to_thread.run_sync(_check_schema, schema, engine)
+        expiry = asyncio.create_task(expire_daily(factory, settings.audit_retention_days))
         try:
             yield
         finally:
+            expiry.cancel()
             # Answers still being written finish (within the grace period) or are saved
             # as interrupted, before the model client and the database go away.
             await app.state.services.turns.drain()
@@ -105,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(chat.router)
     app.include_router(health.router)
     app.include_router(search.router)
+    app.include_router(admin.router)
     _install_error_handlers(app)
 
     if settings.cors_origins:

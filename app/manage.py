@@ -1,4 +1,5 @@
-"""Operator commands: migrate, backup, restore, check, drain, copy-to-postgres.
+"""Operator commands: migrate, backup, restore, check, drain, copy-to-postgres, create-admin,
+audit, audit-expire.
 
 python -m app.manage [--env-file FILE] migrate
 python -m app.manage [--env-file FILE] backup DEST.db
@@ -7,15 +8,21 @@ python -m app.manage [--env-file FILE] restore SRC.db      (stop the service fir
 python -m app.manage [--env-file FILE] check
 python -m app.manage [--env-file FILE] drain on|off|status
 python -m app.manage copy-to-postgres --source sqlite:///PATH --target postgresql+psycopg://...
+python -m app.manage [--env-file FILE] create-admin --username U --email E [--if-no-admin]
+    (the password from $CHATBOT_ADMIN_PASSWORD, else the first line of stdin)
+python -m app.manage [--env-file FILE] audit --since 2026-12-01|7d [--event E]   (JSON lines)
+python -m app.manage [--env-file FILE] audit-expire     (older than AUDIT_RETENTION_DAYS)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 import sqlite3
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from alembic import command
@@ -90,6 +97,144 @@ def restore(source: Path) -> None:
         src.backup(out)
 
 
+ADMIN_PASSWORD_VARIABLE = "CHATBOT_ADMIN_PASSWORD"  # noqa: S105 (a variable's name)
+
+
+def create_admin(username: str, email: str, password: str | None, *, if_no_admin: bool) -> str:
+    """Make `username` an admin: a new account (with `password`), or an existing one
+    promoted (its password and email untouched). With `if_no_admin`, nothing happens when
+    the site already has an enabled admin (what the playbook runs on every deploy: it makes
+    the first admin, and never undoes what the site's admins did since). Returns what it did;
+    SystemExit with a message when it can't."""
+    import anyio
+    from pydantic import TypeAdapter
+    from sqlalchemy import func, select
+
+    from app import crud
+    from app.accounts import audit
+    from app.core.config import get_settings
+    from app.core.db import make_engine, make_session_factory, write_transaction
+    from app.core.security import PasswordHasher
+    from app.models import ROLE_ADMIN, User
+    from app.schemas import RegisterIn
+
+    engine = make_engine(get_settings())
+    factory = make_session_factory(engine)
+    try:
+        with factory() as session:
+            admins = session.scalar(
+                select(func.count())
+                .select_from(User)
+                .where(User.role == ROLE_ADMIN, User.disabled_at.is_(None))
+            )
+            existing = crud.get_user_by_login(session, login=username)
+        if existing is not None and existing.username_key != username.lower():
+            existing = None  # `username` matched someone's email: not that account
+        if if_no_admin and admins:
+            return f"unchanged: the site has {admins} admin(s)"
+        if existing is not None:
+            if existing.is_admin and existing.disabled_at is None:
+                return f"unchanged: {existing.username} is an admin"
+            with write_transaction(factory) as session:
+                user = crud.get_user(session, existing.id)
+                assert user is not None
+                before = user.role
+                user.role, user.disabled_at = ROLE_ADMIN, None
+                audit.record(
+                    session,
+                    audit.ADMIN_ROLE_CHANGED,
+                    actor_name="(create-admin)",
+                    target=user,
+                    details={"from": before, "to": ROLE_ADMIN, "via": "create-admin"},
+                )
+            return f"promoted: {existing.username} is an admin"
+        if not password:
+            raise SystemExit(
+                f"create-admin: no password (set {ADMIN_PASSWORD_VARIABLE} or pipe it)"
+            )
+        try:
+            body = TypeAdapter(RegisterIn).validate_python(
+                {
+                    "username": username,
+                    "email": email,
+                    "password": password,
+                    "password_confirm": password,
+                }
+            )
+        except ValidationError as exc:
+            problems = "; ".join(f"{e['loc'][-1]}: {e['msg']}" for e in exc.errors())
+            raise SystemExit(f"create-admin: {problems}") from None
+        with factory() as session:
+            taken = crud.taken_fields(session, username=body.username, email=body.email)
+        if taken:
+            raise SystemExit(f"create-admin: {' and '.join(taken)} already registered")
+        password_hash = anyio.run(PasswordHasher(1).hash, body.password)
+        with write_transaction(factory) as session:
+            user = crud.create_user(
+                session, username=body.username, email=body.email, password_hash=password_hash
+            )
+            user.role = ROLE_ADMIN
+            audit.record(
+                session,
+                audit.REGISTER,
+                actor_name="(create-admin)",
+                target=user,
+                details={"via": "create-admin", "role": ROLE_ADMIN},
+            )
+        return f"created: {body.username} is an admin"
+    finally:
+        engine.dispose()
+
+
+def parse_since(value: str) -> datetime:
+    """`7d`, `12h`, `30m` ago, or an ISO date/time (UTC unless it says otherwise)."""
+    match = re.fullmatch(r"(\d{1,6})([dhm])", value.strip())
+    if match:
+        amount, unit = int(match[1]), match[2]
+        delta = {"d": timedelta(days=amount), "h": timedelta(hours=amount)}.get(
+            unit, timedelta(minutes=amount)
+        )
+        return datetime.now(UTC) - delta
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a time: {value!r} (2026-12-01, 2026-12-01T10:00Z or 7d / 12h / 30m)"
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def print_audit(since: datetime, event: str | None) -> int:
+    """The audit events from `since` on as JSON lines, oldest first; how many."""
+    from app.accounts import audit
+    from app.core.config import get_settings
+    from app.core.db import make_engine, make_session_factory
+
+    engine = make_engine(get_settings())
+    count = 0
+    try:
+        with make_session_factory(engine)() as session:
+            for row in audit.oldest_first(session, since=since, event=event):
+                print(json.dumps(audit.as_dict(row), ensure_ascii=False))
+                count += 1
+    finally:
+        engine.dispose()
+    return count
+
+
+def expire_audit() -> int:
+    from app.admin.retention import expire_now
+    from app.core.config import get_settings
+    from app.core.db import make_engine, make_session_factory
+
+    settings = get_settings()
+    engine = make_engine(settings)
+    try:
+        return expire_now(make_session_factory(engine), settings.audit_retention_days)
+    finally:
+        engine.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.manage", description=__doc__)
     parser.add_argument("--env-file", type=Path, help="read settings from this file too")
@@ -119,6 +264,24 @@ def main(argv: list[str] | None = None) -> int:
         "--replace", action="store_true", help="empty a target that already holds rows first"
     )
     p_copy.add_argument("--batch", type=int, default=1000, help="rows per INSERT batch")
+    p_admin = sub.add_parser(
+        "create-admin",
+        help="make an admin: a new account, or an existing one promoted "
+        f"(password from ${ADMIN_PASSWORD_VARIABLE} or stdin)",
+    )
+    p_admin.add_argument("--username", required=True)
+    p_admin.add_argument("--email", required=True)
+    p_admin.add_argument(
+        "--if-no-admin",
+        action="store_true",
+        help="do nothing if the site already has an admin (the playbook's way)",
+    )
+    p_audit = sub.add_parser("audit", help="print audit events as JSON lines, oldest first")
+    p_audit.add_argument(
+        "--since", required=True, type=parse_since, help="2026-12-01, an ISO time, or 7d/12h/30m"
+    )
+    p_audit.add_argument("--event", help='an event name, or a prefix ending in "." (admin.)')
+    sub.add_parser("audit-expire", help="delete audit events older than AUDIT_RETENTION_DAYS")
     args = parser.parse_args(argv)
 
     if args.command == "copy-to-postgres":
@@ -173,6 +336,20 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "restore":
         restore(args.source)
         print(f"restored {args.source}")
+    elif args.command == "create-admin":
+        password = os.environ.get(ADMIN_PASSWORD_VARIABLE)
+        if not password and not sys.stdin.isatty():
+            password = sys.stdin.readline().rstrip("\r\n")
+        elif not password:
+            import getpass
+
+            password = getpass.getpass("password for the new admin: ")
+        # The playbook reads "created:" / "promoted:" to report a change.
+        print(create_admin(args.username, args.email, password, if_no_admin=args.if_no_admin))
+    elif args.command == "audit":
+        print_audit(args.since, args.event)
+    elif args.command == "audit-expire":
+        print(f"expired: {expire_audit()} audit events")
     return 0
 
 

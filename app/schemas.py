@@ -65,6 +65,12 @@ Password = Annotated[
 PasswordAttempt = Annotated[str, StringConstraints(max_length=128), AfterValidator(_storable)]
 
 
+# The token of an invite or password-reset link (43 characters; a little room).
+LinkToken = Annotated[
+    str, StringConstraints(min_length=1, max_length=200), AfterValidator(_storable)
+]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -75,6 +81,8 @@ class RegisterIn(Strict):
     email: Annotated[EmailStr, StringConstraints(max_length=254)]
     password: Password
     password_confirm: PasswordAttempt
+    # An admin's invite link's token (needed when the sign-up policy is "invite").
+    invite: LinkToken | None = None
 
     # A field validator (not a model one) so the 422 names `password_confirm` in `loc`.
     @field_validator("password_confirm")
@@ -97,6 +105,7 @@ class UserOut(FromRow):
 
 class MeOut(UserOut):
     created_at: datetime
+    role: Literal["user", "admin"]
 
 
 class LoginIn(Strict):
@@ -129,6 +138,13 @@ class ChangePasswordIn(Strict):
 
 class DeleteAccountIn(Strict):
     password: PasswordAttempt
+
+
+class PasswordResetIn(Strict):
+    """A one-time reset link's token (from `#/reset/<token>`) and the new password."""
+
+    token: LinkToken
+    new_password: Password
 
 
 # -- conversations -------------------------------------------------------------------------
@@ -272,9 +288,15 @@ class LimitsOut(BaseModel):
     history_token_budget: int
 
 
+class SignupOut(BaseModel):
+    policy: Literal["open", "invite", "closed"]
+    email_domains: list[str]  # empty: any domain
+
+
 class ConfigOut(BaseModel):
     model: ModelInfo
     limits: LimitsOut
+    signup: SignupOut
     version: str
 
 

@@ -14,20 +14,25 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import anyio
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import crud
+from app.accounts import audit
+from app.admin import invites
+from app.admin import settings as admin_settings
+from app.admin.tokens import MAX_TOKEN_CHARS, hash_token
 from app.core import ratelimit
 from app.core.config import Settings
-from app.core.db import write_transaction
+from app.core.db import rows_matched, write_transaction
 from app.core.security import (
     PasswordHasher,
     create_access_token,
     hash_refresh_secret,
     new_refresh_secret,
 )
-from app.models import User, utcnow
+from app.models import PasswordReset, User, utcnow
 
 # Two tabs refreshing at once present the same token; within this grace the second one is
 # refused without treating it as theft (its browser already holds the rotated cookie).
@@ -36,10 +41,17 @@ REFRESH_REUSE_GRACE = timedelta(seconds=10)
 # Our refresh secrets are 43 characters; anything much longer is not one of ours.
 MAX_REFRESH_SECRET_CHARS = 200
 
+ACCOUNT_DISABLED = "This account is disabled"
+SIGNUPS_CLOSED = "Sign-ups are closed"
+INVITE_REQUIRED = "An invite is required to sign up"
+INVITE_INVALID = "This invite is invalid, expired or used up"
+RESET_INVALID = "This reset link is invalid, expired or used"
+
 
 class AccountError(Exception):
     """A refused account operation: `status` and `detail` are what the API answers;
-    `retry_after` comes with a 429, `bearer_challenge` asks for WWW-Authenticate: Bearer."""
+    `retry_after` comes with a 429, `bearer_challenge` asks for WWW-Authenticate: Bearer,
+    `field` names the body field a 422 is about."""
 
     def __init__(
         self,
@@ -48,18 +60,42 @@ class AccountError(Exception):
         *,
         retry_after: int | None = None,
         bearer_challenge: bool = False,
+        field: str | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.retry_after = retry_after
         self.bearer_challenge = bearer_challenge
+        # A 422 about one body field: answered in the validation errors' shape.
+        self.field = field
 
 
 def _too_many(exc: ratelimit.RateLimited, what: str) -> AccountError:
     return AccountError(
         429, f"Too many {what}; try again in {exc.retry_after} s", retry_after=exc.retry_after
     )
+
+
+def _check_policy(
+    policy: admin_settings.SiteSettings, email: str, invite: str | None, invite_ok: bool
+) -> None:
+    """The sign-up policy's refusals. Under "open" an invite is optional: a usable one is
+    counted, any other is ignored. The domain allow-list applies to every sign-up."""
+    if policy.signup_policy == "closed":
+        raise AccountError(403, SIGNUPS_CLOSED)
+    if policy.signup_policy == "invite":
+        if not invite:
+            raise AccountError(403, INVITE_REQUIRED)
+        if not invite_ok:
+            raise AccountError(403, INVITE_INVALID)
+    domains = policy.signup_email_domains
+    if domains and email.rsplit("@", 1)[-1].lower() not in domains:
+        raise AccountError(
+            422,
+            f"Sign-ups are limited to these email domains: {', '.join(domains)}",
+            field="email",
+        )
 
 
 def _unknown_name_key(login: str) -> str:
@@ -104,13 +140,35 @@ class AccountService:
         self.login_ip_limit = ratelimit.Limit("login-ip", settings.login_rate_per_minute, 60)
 
     # -- registration --------------------------------------------------------------------
-    async def register(self, *, username: str, email: str, password: str, ip: str) -> User:
+    async def register(
+        self,
+        *,
+        username: str,
+        email: str,
+        password: str,
+        ip: str,
+        invite: str | None = None,
+        user_agent: str | None = None,
+    ) -> User:
+        """A new account, if the sign-up policy lets it in (app/admin/settings.py): open,
+        invite (a usable invite is needed) or closed, and the email-domain allow-list."""
+        await anyio.to_thread.run_sync(self._check_signup, email, invite)
         await anyio.to_thread.run_sync(self._count_registration, ip)
         taken = await anyio.to_thread.run_sync(self._taken_fields, username, email)
         if taken:
             raise AccountError(409, f"{' and '.join(taken)} already registered")
         password_hash = await self.hasher.hash(password)
-        return await anyio.to_thread.run_sync(self._create_user, username, email, password_hash)
+        return await anyio.to_thread.run_sync(
+            self._create_user, username, email, password_hash, invite, ip, user_agent
+        )
+
+    def _check_signup(self, email: str, invite: str | None) -> None:
+        """Refuse early (before any counting or hashing) what the policy refuses; the
+        invite is claimed for good only with the account (_create_user)."""
+        with self.factory() as session:
+            policy = admin_settings.current(session, self.settings)
+            usable = invites.usable(session, invite) if invite else None
+        _check_policy(policy, email, invite, usable is not None)
 
     def _count_registration(self, ip: str) -> None:
         try:
@@ -123,12 +181,35 @@ class AccountService:
         with self.factory() as session:
             return crud.taken_fields(session, username=username, email=email)
 
-    def _create_user(self, username: str, email: str, password_hash: str) -> User:
+    def _create_user(
+        self,
+        username: str,
+        email: str,
+        password_hash: str,
+        invite: str | None,
+        ip: str,
+        user_agent: str | None,
+    ) -> User:
         try:
             with write_transaction(self.factory) as session:
-                return crud.create_user(
+                # Checked again in the transaction that creates the account: an admin may
+                # have closed sign-ups, or another sign-up taken the invite's last use.
+                policy = admin_settings.current(session, self.settings)
+                user = crud.create_user(
                     session, username=username, email=email, password_hash=password_hash
                 )
+                used = invites.claim(session, invite, user) if invite else None
+                _check_policy(policy, email, invite, used is not None)
+                audit.record(
+                    session,
+                    audit.REGISTER,
+                    target=user,
+                    actor=user,
+                    ip=ip,
+                    user_agent=user_agent,
+                    details={"invite_id": used.id} if used else None,
+                )
+                return user
         except IntegrityError as exc:  # lost a race with an identical registration
             raise AccountError(409, "username or email already registered") from exc
 
@@ -144,6 +225,8 @@ class AccountService:
         ok = await self.hasher.verify(password, user.password_hash if user else None)
         if not ok or user is None:
             raise AccountError(401, "Incorrect username or password", bearer_challenge=True)
+        if user.disabled_at is not None:  # said only to someone who knows the password
+            raise AccountError(403, ACCOUNT_DISABLED)
         return await anyio.to_thread.run_sync(self._start_sign_in, user.id, user.username)
 
     def _find_login(self, login: str) -> User | None:
@@ -168,6 +251,7 @@ class AccountService:
         secret = new_refresh_secret()
         with write_transaction(self.factory) as session:
             self._add_refresh_token(session, user_id, secret, family_id=uuid.uuid4())
+            crud.touch_last_active(session, user_id=user_id)
         return self._sign_in(user_id, username, secret)
 
     def _sign_in(self, user_id: int, username: str, secret: str) -> SignIn:
@@ -225,8 +309,9 @@ class AccountService:
         if user is None:  # tokens are deleted with their user; defensive
             return "Session expired"
         if user.disabled_at is not None:
-            return "This account is disabled"
+            return ACCOUNT_DISABLED
         self._add_refresh_token(session, user.id, secret, family_id=token.family_id)
+        crud.touch_last_active(session, user_id=user.id)
         return user
 
     async def logout(self, presented: str | None) -> None:
@@ -277,3 +362,58 @@ class AccountService:
         await anyio.to_thread.run_sync(self._count_password_attempt, f"user:{user.id}", None)
         if not await self.hasher.verify(password, user.password_hash):
             raise AccountError(401, refusal)
+
+    # -- password-reset links (made by an admin, app/admin/service.py) --------------------
+    async def reset_password(
+        self, *, token: str, new_password: str, ip: str, user_agent: str | None
+    ) -> None:
+        """Set a new password with a one-time reset link; every sign-in of the account ends.
+        An unknown token is refused before any hashing, so guessing costs us nothing."""
+        if not await anyio.to_thread.run_sync(self._reset_usable, token):
+            raise AccountError(400, RESET_INVALID)
+        new_hash = await self.hasher.hash(new_password)
+        await anyio.to_thread.run_sync(self._use_reset, token, new_hash, ip, user_agent)
+
+    def _reset_usable(self, token: str) -> bool:
+        if not token or len(token) > MAX_TOKEN_CHARS:
+            return False
+        with self.factory() as session:
+            reset = session.scalar(
+                select(PasswordReset).where(PasswordReset.token_hash == hash_token(token))
+            )
+        return reset is not None and reset.used_at is None and reset.expires_at > utcnow()
+
+    def _use_reset(self, token: str, new_hash: str, ip: str, user_agent: str | None) -> None:
+        now = utcnow()
+        with write_transaction(self.factory) as session:
+            reset = session.scalar(
+                select(PasswordReset).where(PasswordReset.token_hash == hash_token(token))
+            )
+            if reset is None:
+                raise AccountError(400, RESET_INVALID)
+            # Claimed with a conditional UPDATE: of two uses at once, only one matches.
+            claimed = rows_matched(
+                session,
+                update(PasswordReset)
+                .where(
+                    PasswordReset.id == reset.id,
+                    PasswordReset.used_at.is_(None),
+                    PasswordReset.expires_at > now,
+                )
+                .values(used_at=now)
+                .execution_options(synchronize_session=False),
+            )
+            user = crud.get_user(session, reset.user_id)
+            if claimed != 1 or user is None:
+                raise AccountError(400, RESET_INVALID)
+            user.password_hash = new_hash
+            crud.revoke_user_tokens(session, user_id=user.id)
+            audit.record(
+                session,
+                audit.PASSWORD_RESET_USED,
+                actor=user,
+                target=user,
+                ip=ip,
+                user_agent=user_agent,
+                details={"link_by": reset.created_by} if reset.created_by else None,
+            )

@@ -117,6 +117,7 @@ class TurnService:
                         429, f"Too many messages: {kind} reached", exc.retry_after
                     ) from exc
                 crud.interrupt_streaming(session, conversation_id=conversation_id)
+                crud.touch_last_active(session, user_id=user_id)
         if lease is None:
             with self.factory() as session:
                 exists = crud.get_conversation(

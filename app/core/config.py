@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import logging
 import os
+import re
 import secrets
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
@@ -35,6 +36,19 @@ DEFAULT_SYSTEM_PROMPT = (
     "You are a helpful, concise assistant. Answer in the language the user writes in. "
     "Use Markdown for structure and code."
 )
+
+
+# An email domain of the sign-up allow-list: "example.com", "mail.example.co.uk".
+_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+def normalize_domain(value: str) -> str:
+    """A domain as the allow-list keeps it: lower case, without a leading "@"; ValueError
+    if it is not a domain name."""
+    domain = value.strip().lower().removeprefix("@")
+    if not _DOMAIN_RE.fullmatch(domain):
+        raise ValueError(f"not an email domain: {value.strip()[:60]!r}")
+    return domain
 
 
 class Settings(BaseSettings):
@@ -108,6 +122,14 @@ class Settings(BaseSettings):
     register_rate_per_hour: int = Field(default=20, ge=1)  # per client IP
     max_concurrent_hashes: int = Field(default=4, ge=1, le=64)
 
+    # Sign-ups (app/admin/settings.py): open, invite (an admin's invite link needed) or
+    # closed; unset = open in development, invite in production. An admin overrides both
+    # at run time (PATCH /admin/settings). Email domains: comma list, empty = any.
+    signup_policy: Literal["open", "invite", "closed"] | None = None
+    signup_email_domains: Annotated[list[str], NoDecode] = []
+    # Audit events older than this are deleted (daily by each worker, and manage audit-expire).
+    audit_retention_days: int = Field(default=90, ge=1, le=36_500)
+
     # Web.
     cors_origins: Annotated[list[str], NoDecode] = []
     serve_frontend: bool = True
@@ -120,6 +142,15 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [o.strip() for o in value.split(",") if o.strip()]
+        return value
+
+    @field_validator("signup_email_domains", mode="before")
+    @classmethod
+    def _split_domains(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [d for d in value.split(",") if d.strip()]
+        if isinstance(value, list):
+            return [normalize_domain(str(d)) for d in value]
         return value
 
     @model_validator(mode="after")
@@ -151,6 +182,12 @@ class Settings(BaseSettings):
         window shrinks if history_max_messages would not leave room for them."""
         room = self.history_max_messages - 2 * self.summary_every_turns
         return max(2, min(self.history_window_messages, room))
+
+    @property
+    def default_signup_policy(self) -> Literal["open", "invite", "closed"]:
+        if self.signup_policy is not None:
+            return self.signup_policy
+        return "invite" if self.is_production else "open"
 
     @property
     def is_production(self) -> bool:
@@ -239,7 +276,13 @@ OUR_PREFIX = "CHATBOT_"
 # Names of ours read by something other than Settings: gunicorn_conf.py, the host's
 # chatbot-manage wrapper, the provisioning CLI (scripts/aws), and the env file's own path.
 OTHER_KNOWN_KEYS = frozenset(
-    {"WEB_CONCURRENCY", "CHATBOT_RELEASE", "CHATBOT_SSH_CIDR", ENV_FILE_VARIABLE}
+    {
+        "WEB_CONCURRENCY",
+        "CHATBOT_RELEASE",
+        "CHATBOT_SSH_CIDR",
+        "CHATBOT_ADMIN_PASSWORD",
+        ENV_FILE_VARIABLE,
+    }
 )
 
 

@@ -26,7 +26,19 @@ from tests.fakes.threaded_server import ThreadedServer
 from tests.helpers.accounts import Account, register_and_login
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
-TABLES = ("summaries", "messages", "conversations", "refresh_tokens", "rate_counters", "users")
+TABLES = (
+    "summaries",
+    "messages",
+    "conversations",
+    "refresh_tokens",
+    "rate_counters",
+    "invite_uses",
+    "invites",
+    "password_resets",
+    "site_settings",
+    "audit_events",
+    "users",
+)
 
 
 @pytest.fixture(autouse=True)

@@ -21,6 +21,7 @@ from app.schemas import (
     ErrorOut,
     ExportOut,
     MeOut,
+    PasswordResetIn,
     RegisterIn,
     TokenOut,
     UserOut,
@@ -40,6 +41,9 @@ ERR_429: Responses = {
 
 
 def _http_error(exc: AccountError) -> HTTPException:
+    if exc.field is not None:  # a 422 about one field, in the validation errors' shape
+        detail = [{"loc": ["body", exc.field], "msg": exc.detail, "type": "value_error"}]
+        return HTTPException(exc.status, detail)
     headers = {}
     if exc.retry_after is not None:
         headers["Retry-After"] = str(exc.retry_after)
@@ -80,15 +84,23 @@ def _without_refresh_cookie(settings: Settings) -> Response:
     "/register",
     status_code=status.HTTP_201_CREATED,
     response_model=UserOut,
-    responses={409: {"model": ErrorOut, "description": "Username or email taken"}, **ERR_429},
+    responses={
+        403: {"model": ErrorOut, "description": "Sign-ups closed, invite required or invalid"},
+        409: {"model": ErrorOut, "description": "Username or email taken"},
+        **ERR_429,
+    },
 )
 async def register(body: RegisterIn, request: Request, state: StateDep) -> UserOut:
+    """Sign up, as the sign-up policy allows (GET /config's `signup`): `invite` is the token
+    of an admin's invite link; an email outside the allowed domains is a 422 on `email`."""
     try:
         user = await state.accounts.register(
             username=body.username,
             email=body.email,
             password=body.password,
             ip=client_ip(request, state.settings),
+            invite=body.invite,
+            user_agent=request.headers.get("user-agent"),
         )
     except AccountError as exc:
         raise _http_error(exc) from exc
@@ -96,7 +108,14 @@ async def register(body: RegisterIn, request: Request, state: StateDep) -> UserO
 
 
 @router.post(
-    "/login", response_model=TokenOut, responses={**ERR_401, **ERR_429}, openapi_extra=LOGIN_OPENAPI
+    "/login",
+    response_model=TokenOut,
+    responses={
+        **ERR_401,
+        403: {"model": ErrorOut, "description": "The account is disabled"},
+        **ERR_429,
+    },
+    openapi_extra=LOGIN_OPENAPI,
 )
 async def login(body: LoginBody, request: Request, response: Response, state: StateDep) -> TokenOut:
     try:
@@ -129,6 +148,26 @@ async def logout(
 ) -> Response:
     await state.accounts.logout(refresh_token)
     return _without_refresh_cookie(state.settings)
+
+
+@router.post(
+    "/password-reset",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={400: {"model": ErrorOut, "description": "Invalid, expired or used link"}},
+)
+async def password_reset(body: PasswordResetIn, request: Request, state: StateDep) -> Response:
+    """Set a new password with a one-time link an admin made (`#/reset/<token>`). Every
+    sign-in of the account ends; log in with the new password."""
+    try:
+        await state.accounts.reset_password(
+            token=body.token,
+            new_password=body.new_password,
+            ip=client_ip(request, state.settings),
+            user_agent=request.headers.get("user-agent"),
+        )
+    except AccountError as exc:
+        raise _http_error(exc) from exc
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/me", response_model=MeOut, responses=ERR_401)

@@ -7,9 +7,11 @@ from fastapi import APIRouter, HTTPException, status
 from sqlalchemy import text
 
 from app import __version__
+from app.admin import settings as admin_settings
+from app.admin.settings import SiteSettings
 from app.api.deps import StateDep
 from app.chat.llm import model_info
-from app.schemas import ConfigOut, LimitsOut, ReadyOut
+from app.schemas import ConfigOut, LimitsOut, ReadyOut, SignupOut
 
 router = APIRouter(tags=["service"])
 
@@ -41,12 +43,20 @@ async def ready(state: StateDep) -> ReadyOut:
 
 @router.get("/config", response_model=ConfigOut)
 async def config(state: StateDep) -> ConfigOut:
-    """What the UI needs to know: model mode (for the demo banner) and limits."""
+    """What the UI needs to know: model mode (for the demo banner), limits, and who may sign
+    up (the policy an admin may change at run time)."""
     s = state.settings
+
+    def read_policy() -> SiteSettings:
+        with state.session_factory() as session:
+            return admin_settings.current(session, s)
+
+    policy = await anyio.to_thread.run_sync(read_policy)
     return ConfigOut(
         model=model_info(s),
         limits=LimitsOut(
             max_message_chars=s.max_message_chars, history_token_budget=s.history_token_budget
         ),
+        signup=SignupOut(policy=policy.signup_policy, email_domains=policy.signup_email_domains),
         version=__version__,
     )
