@@ -276,6 +276,7 @@ const STRINGS = {
     totpDisabled: "Two-factor sign-in is off.",
     totpRequiredBanner: "Administrators must use two-factor sign-in on this site, and yours is not set up.",
     totpSetUpNow: "Set it up now",
+    accountDisabled: "This account is disabled. Ask the site's administrator.",
   },
   "pt-BR": {
     appName: "Chatbot",
@@ -547,6 +548,7 @@ const STRINGS = {
     totpDisabled: "O login em dois fatores foi desativado.",
     totpRequiredBanner: "Administradores devem usar login em dois fatores neste site, e o seu não está configurado.",
     totpSetUpNow: "Configurar agora",
+    accountDisabled: "Esta conta está desativada. Fale com o administrador do site.",
   },
 };
 

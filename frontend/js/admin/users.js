@@ -99,14 +99,28 @@ function openMenu(user, button) {
   menuFor = { user, button };
   $("admin-user-role").textContent = user.role === "admin" ? t("adminMakeUser") : t("adminMakeAdmin");
   $("admin-user-disable").textContent = user.disabled ? t("adminEnable") : t("adminDisable");
+  $("admin-user-menu").hidden = false;
+  placeMenu();
+  button.setAttribute("aria-expanded", "true");
+  menuItems()[0].focus();
+}
+
+/**
+ * Fixed, next to its "⋯" button (below it, or above when there is no room). When the table
+ * or the page scrolls it follows the button, and closes once the button is out of sight.
+ */
+function placeMenu() {
+  if (!menuFor) return;
   const menu = $("admin-user-menu");
-  menu.hidden = false;
-  const at = button.getBoundingClientRect();
+  const at = menuFor.button.getBoundingClientRect();
+  const frame = menuFor.button.closest(".table-wrap").getBoundingClientRect();
+  if (at.right <= frame.left || at.left >= frame.right || at.bottom <= frame.top || at.top >= frame.bottom) {
+    closeMenu();
+    return;
+  }
   const below = at.bottom + 4 + menu.offsetHeight <= window.innerHeight;
   menu.style.top = `${below ? at.bottom + 4 : Math.max(8, at.top - 4 - menu.offsetHeight)}px`;
   menu.style.left = `${Math.max(8, at.right - menu.offsetWidth)}px`;
-  button.setAttribute("aria-expanded", "true");
-  menuItems()[0].focus();
 }
 
 function closeMenu({ restoreFocus = false } = {}) {
@@ -247,11 +261,11 @@ export function initUsers() {
       closeMenu();
     }
   });
-  $("admin-users").querySelector(".table-wrap").addEventListener("scroll", () => closeMenu(), {
+  $("admin-users").querySelector(".table-wrap").addEventListener("scroll", placeMenu, {
     passive: true,
   });
-  $("admin-body").addEventListener("scroll", () => closeMenu(), { passive: true });
-  window.addEventListener("resize", () => closeMenu());
+  $("admin-body").addEventListener("scroll", placeMenu, { passive: true });
+  window.addEventListener("resize", placeMenu);
   $("quota-form").addEventListener("submit", submitQuota);
 }
 

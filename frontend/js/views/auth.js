@@ -105,6 +105,8 @@ async function submitLogin(event) {
     } else if (err.status === 401) {
       totpStep(false);
       showText($("login-form-error"), t("wrongCredentials"));
+    } else if (err.status === 403 && /disabled/i.test(String(err.detail))) {
+      showText($("login-form-error"), t("accountDisabled"));
     } else showApiError("login", err);
   } finally {
     button.disabled = false;
