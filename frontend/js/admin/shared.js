@@ -5,6 +5,7 @@ import { lang, t } from "../i18n.js";
 import { $, h, toast } from "../dom.js";
 import { describe } from "../errors.js";
 import { copyText } from "../clipboard.js";
+import { fullDateTime, relativeTime } from "../dates.js";
 import { formatNumber } from "./format.js";
 
 export const num = (n) => formatNumber(n, lang());
@@ -15,6 +16,20 @@ export function when(iso, { empty = t("adminNever") } = {}) {
   return new Intl.DateTimeFormat(lang(), { dateStyle: "medium", timeStyle: "short" }).format(
     new Date(iso),
   );
+}
+
+/** A date alone ("Dec 1, 2026"), with the full date and time on hover. */
+export function dateOnly(iso) {
+  const date = new Date(iso);
+  const text = new Intl.DateTimeFormat(lang(), { dateStyle: "medium" }).format(date);
+  return h("time", { datetime: iso, title: fullDateTime(date) }, text);
+}
+
+/** "5 minutes ago" with the full date and time on hover, or "never". */
+export function ago(iso) {
+  if (!iso) return t("adminNever");
+  const date = new Date(iso);
+  return h("time", { datetime: iso, title: fullDateTime(date) }, relativeTime(date));
 }
 
 /** A date alone, for a UTC calendar day "2026-12-01". */
@@ -28,6 +43,7 @@ export function day(isoDate) {
 export function describeAdmin(err) {
   if (err?.status === 409 && /last admin/i.test(String(err.detail))) return t("adminLastAdmin");
   if (err?.status === 403 && /admins only/i.test(String(err.detail))) return t("adminNotAdmin");
+  if (err?.status === 404) return t("adminNotFound");
   return describe(err);
 }
 

@@ -7,7 +7,7 @@ import { t } from "../i18n.js";
 import { $, confirmDialog, h, icon, menuKeydown, showText, toast } from "../dom.js";
 import { clearFormErrors, showApiError, showErrors } from "../forms.js";
 import { pageOf, parseCount } from "./format.js";
-import { emptyRow, fail, num, showLink, td, when } from "./shared.js";
+import { ago, dateOnly, emptyRow, fail, num, showLink, td } from "./shared.js";
 
 const LIMIT = 50;
 const view = { q: "", offset: 0, total: 0, items: [], seq: 0 };
@@ -66,8 +66,8 @@ function row(user) {
     ),
     td(user.email),
     td(roleName(user.role)),
-    td(when(user.created_at), "nowrap"),
-    td(when(user.last_active_at), "nowrap"),
+    td(dateOnly(user.created_at), "nowrap"),
+    td(ago(user.last_active_at), "nowrap"),
     td(num(user.messages_month), "num"),
     td(tokens, "num"),
     td(more, "actions"),
