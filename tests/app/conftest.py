@@ -238,3 +238,38 @@ def live_factory(fake: FakeGemini) -> Iterator[Callable[[FastAPI], ThreadedServe
     yield start
     for server in servers:
         server.stop()
+
+
+def promote(settings: Settings, username: str, role: str = "admin") -> None:
+    """Give an account a role straight in the database (as create-admin would)."""
+    from sqlalchemy import update
+
+    from app.core.db import make_engine, make_session_factory, write_transaction
+    from app.models import User
+
+    engine = make_engine(settings)
+    try:
+        with write_transaction(make_session_factory(engine)) as session:
+            session.execute(
+                update(User).where(User.username_key == username.lower()).values(role=role)
+            )
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def admin(client: TestClient, settings: Settings) -> Account:
+    """A signed-in admin ("root")."""
+    account = register_and_login(client, "root")
+    promote(settings, "root")
+    return account
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[sessionmaker[Session]]:
+    """A session factory on the test's database, for looking at rows directly."""
+    from app.core.db import make_engine, make_session_factory
+
+    engine = make_engine(settings)
+    yield make_session_factory(engine)
+    engine.dispose()

@@ -353,3 +353,117 @@ def test_upgrade_from_0003_turns_conversations_into_branches(
         listed = client.get(f"/conversations/{a}/messages", headers=headers).json()["items"]
         assert [m["content"] for m in listed] == ["a1", "a2", "a3", "a4", "a5", r.json()["answer"]]
         assert listed[-1]["parent_id"] == listed[-2]["id"] and listed[-2]["parent_id"] == ids["a4"]
+
+
+def test_upgrade_to_0008_keeps_rows_in_every_table(empty_db: str, settings_factory, fake) -> None:
+    """Rows in every table at 0007; 0008 adds the invite and reset tables, keeps everything,
+    and the app works on the result (an admin makes an invite, a sign-up uses it)."""
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from tests.helpers.accounts import login, registration
+
+    command.upgrade(alembic_config(empty_db), "0007")
+    engine = _engine(empty_db)
+    sqlite = engine.dialect.name == "sqlite"
+    conv = uuid.uuid4()
+
+    def uid(u: uuid.UUID) -> object:
+        return u.hex if sqlite else u
+
+    import anyio
+
+    from app.core.security import PasswordHasher
+
+    password_hash = anyio.run(PasswordHasher(1).hash, "correct horse battery")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO users (id, username, username_key, email, email_key, password_hash,"
+                " created_at, role) VALUES (7, 'Ana', 'ana', 'a@example.com', 'a@example.com',"
+                " :h, CURRENT_TIMESTAMP, 'admin')"
+            ),
+            {"h": password_hash},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO refresh_tokens (user_id, family_id, token_hash, created_at,"
+                " expires_at) VALUES (7, :f, 'th', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            ),
+            {"f": uid(uuid.uuid4())},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO rate_counters (key, window_start, count, expires_at)"
+                " VALUES ('chat-minute:user:7', 60, 3, 120)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO conversations (id, user_id, title, title_is_custom, created_at,"
+                " updated_at) VALUES (:id, 7, 'Old', false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            ),
+            {"id": uid(conv)},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO messages (id, conversation_id, role, content, token_estimate,"
+                " created_at, state) VALUES (1, :c, 'user', 'hello', 2, CURRENT_TIMESTAMP,"
+                " 'done')"
+            ),
+            {"c": uid(conv)},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO summaries (conversation_id, through_message_id, content,"
+                " token_estimate, created_at) VALUES (:c, 1, 'a summary', 3, CURRENT_TIMESTAMP)"
+            ),
+            {"c": uid(conv)},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO site_settings (key, value, updated_at, updated_by)"
+                " VALUES ('signup_policy', '\"invite\"', CURRENT_TIMESTAMP, 'Ana')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO audit_events (created_at, event, actor, target)"
+                " VALUES (CURRENT_TIMESTAMP, 'register', 'Ana', 'Ana')"
+            )
+        )
+    migrate(database_url=empty_db)
+    with engine.connect() as conn:
+        for table in (
+            "users",
+            "refresh_tokens",
+            "rate_counters",
+            "conversations",
+            "messages",
+            "summaries",
+            "site_settings",
+            "audit_events",
+        ):
+            counted = text(f"SELECT count(*) FROM {table}")  # noqa: S608 (names listed above)
+            assert conn.execute(counted).scalar() == 1, table
+        assert conn.execute(text("SELECT role FROM users")).scalar() == "admin"
+        for table in ("invites", "invite_uses", "password_resets"):
+            counted = text(f"SELECT count(*) FROM {table}")  # noqa: S608 (names listed above)
+            assert conn.execute(counted).scalar() == 0
+    engine.dispose()
+
+    with TestClient(create_app(settings_factory(database_url=empty_db))) as client:
+        assert client.get("/config").json()["signup"]["policy"] == "invite"
+        ana = login(client, "ana")
+        made = client.post("/admin/invites", json={}, headers=ana.headers).json()
+        token = made["url"].rsplit("/", 1)[1]
+        r = client.post("/register", json={**registration("bob"), "invite": token})
+        assert r.status_code == 201, r.text
+        r = client.delete("/admin/users/7", headers=ana.headers)
+        assert r.status_code == 409  # the only admin
+    command.downgrade(alembic_config(empty_db), "0007")
+    engine = _engine(empty_db)
+    assert "invites" not in inspect(engine).get_table_names()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM users")).scalar() == 2
+    engine.dispose()

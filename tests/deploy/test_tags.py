@@ -117,6 +117,7 @@ def test_service_only_starts_units_then_checks(listed_tasks: Listed) -> None:
         "chatbot : Check the release selection",
         "chatbot : Check what several hosts need",
         "chatbot : Check the database settings",
+        "chatbot : Check the sign-up and first admin settings",
         # A restart in any phase drains the host from its load balancer first (several hosts).
         "chatbot : Look at the current release",
         "chatbot : Decide whether the release changes",
