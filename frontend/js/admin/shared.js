@@ -44,6 +44,7 @@ export function describeAdmin(err) {
   if (err?.status === 409 && /last admin/i.test(String(err.detail))) return t("adminLastAdmin");
   if (err?.status === 403 && /admins only/i.test(String(err.detail))) return t("adminNotAdmin");
   if (err?.status === 404) return t("adminNotFound");
+  if (err?.status === 403 && /two-factor/i.test(String(err.detail))) return t("totpRequiredBanner");
   return describe(err);
 }
 

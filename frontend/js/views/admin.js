@@ -33,6 +33,17 @@ function renderBanner() {
   $("admin-totp-banner").hidden = !state.user?.totp_required;
 }
 
+/**
+ * The current section, loaded afresh; or, while the server wants this admin to turn on
+ * two-factor sign-in first (it refuses /admin/* until then), only the banner saying so.
+ */
+function showSection() {
+  renderBanner();
+  const blocked = Boolean(state.user?.totp_required);
+  for (const name of ADMIN_SECTIONS) $(`admin-${name}`).hidden = blocked || name !== current;
+  if (!blocked) LOAD[current]();
+}
+
 /** Show `section` of the administration instead of the chat. */
 export function showAdmin(section) {
   const entering = current === null;
@@ -44,12 +55,10 @@ export function showAdmin(section) {
     if (link.dataset.section === current) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
-  for (const name of ADMIN_SECTIONS) $(`admin-${name}`).hidden = name !== current;
   // The drawer (phone width) the account menu was opened in has done its job.
   if (document.body.classList.contains("drawer-open")) $("scrim").click();
-  renderBanner();
   $("admin-body").scrollTop = 0;
-  LOAD[current]();
+  showSection();
   if (entering) $("admin-nav").querySelector("[aria-current]").focus();
 }
 
@@ -73,8 +82,12 @@ export function initAdminView() {
   // At phone width the sidebar is a drawer; the chat header's button opens it.
   $("admin-open-sidebar").addEventListener("click", () => $("open-sidebar").click());
   $("admin-totp-enrol").addEventListener("click", () => emit("totp"));
+  let wasBlocked = false;
   subscribe(["user"], () => {
     renderBanner();
+    const blocked = Boolean(state.user?.totp_required);
+    if (current !== null && wasBlocked && !blocked && state.user?.role === "admin") showSection();
+    wasBlocked = blocked;
     if (!state.user) {
       resetUsers();
       hideAdmin();
