@@ -135,9 +135,10 @@ async function start() {
   set({ config });
   renderDemoBanner();
   if (session) await enterApp(session);
-  else if (link) showLinkRoute(initial);
-  else leaveApp();
+  else if (!link) leaveApp();
   document.body.classList.add("ready");
+  // After "ready" (in the same task, so nothing paints between): its field can take the focus.
+  if (!session && link) showLinkRoute(initial);
 }
 
 start();
