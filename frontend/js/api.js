@@ -126,8 +126,20 @@ export async function restoreSession() {
   return session;
 }
 
-export async function login(username, password) {
-  const session = await publicJson("POST", "/login", { username, password });
+/**
+ * POST /login. `totp` is the second step's code (or a recovery code) when the first answer was
+ * a 401 with X-TOTP-Required: that ApiError carries `totpRequired: true`.
+ */
+export async function login(username, password, totp = "") {
+  const body = { username, password };
+  if (totp) body.totp = totp;
+  const response = await send("POST", "/login", { body, auth: false });
+  if (!response.ok) {
+    const err = await errorFrom(response);
+    err.totpRequired = response.headers.get("X-TOTP-Required") === "1";
+    throw err;
+  }
+  const session = await response.json();
   accessToken = session.access_token;
   localStorage.setItem(SESSION_HINT, "1");
   return session;
@@ -163,6 +175,46 @@ export async function deleteAccount(password) {
 export const exportData = () => json("GET", "/me/export");
 
 export const getConfig = () => publicJson("GET", "/config");
+
+// -- operator's controls: password reset, two-factor sign-in, usage, the admin API -------------
+
+/** POST /password-reset with a one-time link's token (204; no session is made). */
+export async function resetPassword(token, newPassword) {
+  const response = await send("POST", "/password-reset", {
+    body: { token, new_password: newPassword },
+    auth: false,
+  });
+  if (!response.ok) throw await errorFrom(response);
+}
+
+export const totpSetup = (password) => json("POST", "/me/totp/setup", { password });
+export const totpEnable = (code) => json("POST", "/me/totp/enable", { code });
+export const totpDisable = (password, code) => json("POST", "/me/totp/disable", { password, code });
+export const myUsage = () => json("GET", "/me/usage");
+
+function query(params) {
+  const clean = Object.entries(params).filter(([, v]) => v !== "" && v !== null && v !== undefined);
+  return new URLSearchParams(clean.map(([k, v]) => [k, String(v)])).toString();
+}
+
+const userPath = (id) => `/admin/users/${encodeURIComponent(id)}`;
+
+export const admin = {
+  users: ({ q = "", limit = 50, offset = 0 } = {}) =>
+    json("GET", `/admin/users?${query({ q, limit, offset })}`),
+  updateUser: (id, fields) => json("PATCH", userPath(id), fields),
+  deleteUser: (id) => json("DELETE", userPath(id)),
+  resetLink: (id) => json("POST", `${userPath(id)}/password-reset`),
+  setQuota: (id, monthlyTokens) => json("PUT", `${userPath(id)}/quota`, { monthly_tokens: monthlyTokens }),
+  invites: () => json("GET", `/admin/invites?${query({ limit: 100, offset: 0 })}`),
+  createInvite: (fields) => json("POST", "/admin/invites", fields),
+  revokeInvite: (id) => json("DELETE", `/admin/invites/${encodeURIComponent(id)}`),
+  audit: ({ event = "", username = "", beforeId = null, limit = 50 } = {}) =>
+    json("GET", `/admin/audit?${query({ event, username, before_id: beforeId, limit })}`),
+  settings: () => json("GET", "/admin/settings"),
+  saveSettings: (fields) => json("PATCH", "/admin/settings", fields),
+  usage: (days = 30) => json("GET", `/admin/usage?${query({ days })}`),
+};
 
 // -- conversations ------------------------------------------------------------------------
 

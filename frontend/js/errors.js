@@ -25,9 +25,13 @@ export function fieldMessage(item) {
       return PASSWORD_FIELDS.has(field) ? t("errTooShort") : t("errEmpty");
     case "string_too_long":
       return field === "message" ? t("chatTooLong") : t("errTooLong");
+    case "int_parsing":
+    case "int_type":
+      return t("errWholeNumber");
     case "value_error":
       // Our own validators (app/schemas.py) raise these; the text tells them apart.
       if (/passwords do not match/i.test(msg)) return t("passwordsDiffer");
+      if (/email domains/i.test(msg)) return t("errEmailDomain");
       if (field === "email") return t("errEmail");
       if (field === "username") return t("errUsername");
       if (/NUL/.test(msg)) return t("errBadCharacters");
@@ -120,4 +124,14 @@ export function describeChat(err) {
     default:
       return describe(err);
   }
+}
+
+/** Why POST /register refused (403: the site's sign-up policy or the invite), in plain words. */
+export function describeSignup(err) {
+  if (err?.status !== 403) return describe(err);
+  const detail = String(err.detail ?? "");
+  if (/closed/i.test(detail)) return t("signupClosed");
+  if (/invite is required/i.test(detail)) return t("signupInviteOnly");
+  if (/invite/i.test(detail)) return t("inviteInvalid");
+  return describe(err);
 }

@@ -5,6 +5,7 @@
 //   login {session, registered}   the auth view, after a log-in or sign-up: main.js enters the app
 //   logout {notice}          the account view (log out, account deleted): main.js leaves the app
 //   sessionlost             api.js, when a refresh fails: main.js leaves with "session ended"
+//   totp                    the account menu or the administration's banner: views/totp.js opens its dialog
 
 const bus = new EventTarget();
 

@@ -1,4 +1,5 @@
-// Account menu: export my conversations, change password, delete my account, log out.
+// Account menu: the administration (admins), export my conversations, change password,
+// two-factor sign-in (views/totp.js, through the "totp" event), delete my account, log out.
 
 import * as api from "../api.js";
 import { state, subscribe } from "../state.js";
@@ -16,7 +17,7 @@ import {
 } from "../forms.js";
 
 function menuItems() {
-  return [...$("account-menu").querySelectorAll("[role=menuitem]")];
+  return [...$("account-menu").querySelectorAll("[role=menuitem]:not([hidden])")];
 }
 
 function openMenu() {
@@ -122,6 +123,7 @@ function renderAccount() {
   $("account-avatar").textContent = name.slice(0, 1).toUpperCase();
   for (const input of document.querySelectorAll(".account-username")) input.value = name;
   $("account-button").setAttribute("aria-label", `${t("accountMenu")}: ${name}`);
+  $("menu-admin").hidden = state.user?.role !== "admin";
 }
 
 export function initAccountMenu() {
@@ -136,6 +138,8 @@ export function initAccountMenu() {
     closeMenu();
     fn();
   };
+  $("menu-admin").addEventListener("click", choose(() => (location.hash = "#/admin/users")));
+  $("menu-totp").addEventListener("click", choose(() => emit("totp")));
   $("menu-export").addEventListener("click", choose(exportConversations));
   $("menu-password").addEventListener("click", choose(() => openDialog("password-dialog")));
   $("menu-delete-account").addEventListener(

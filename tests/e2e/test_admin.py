@@ -1,0 +1,323 @@
+"""The administration, in the browser against the real app: who sees it, the users table and
+its row menu (disable ends the user's session, a reset link sets a new password, delete),
+invites used to sign up, the settings closing sign-ups, the audit log of all of it, and
+screenshots of every section in both themes at desktop and phone width."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.admin_support import (
+    SIZES,
+    admin_headers,
+    client,
+    make_admin,
+    open_admin,
+    set_settings,
+)
+from tests.e2e.conftest import _start_app, _stop_app
+from tests.e2e.helpers import SCREENS, PageLog, login, open_app, register, screenshot, watch
+from tests.helpers.accounts import PASSWORD
+from tests.helpers.accounts import register as http_register
+
+NEW_PASSWORD = "a brand new passphrase"
+
+
+@pytest.fixture(scope="module")
+def admin_app(tmp_path_factory, gemini):
+    server = _start_app(tmp_path_factory.mktemp("admin"), gemini.url)
+    yield server
+    _stop_app(server)
+
+
+def signed_in_admin(page: Page, server, username: str) -> None:
+    """Sign up through the form, become admin with the CLI, reload: /me now says admin."""
+    open_app(page, server.url)
+    register(page, username)
+    make_admin(server, username)
+    page.reload()
+    page.wait_for_selector("body.ready")
+
+
+def user_row(page: Page, username: str):
+    return page.locator("#admin-users-rows tr", has=page.locator(".cell-name", has_text=re.compile(f"^{username}$")))
+
+
+def user_action(page: Page, username: str, action: str) -> None:
+    user_row(page, username).get_by_role("button", name=f"Actions for {username}").click()
+    page.locator("#admin-user-menu").get_by_role("menuitem", name=action).click()
+
+
+def test_a_non_admin_sees_nothing_of_it(page: Page, admin_app, unique):
+    open_app(page, admin_app.url)
+    register(page, unique("plain"))
+    page.locator("#account-button").click()
+    expect(page.locator("#account-menu")).to_be_visible()
+    expect(page.get_by_role("menuitem", name="Administration")).to_have_count(0)
+    expect(page.get_by_role("menuitem", name="Two-factor sign-in")).to_be_visible()
+    page.keyboard.press("Escape")
+    page.evaluate("location.hash = '#/admin/users'")
+    expect(page).to_have_url(re.compile(r"#/$"))
+    expect(page.locator("#admin")).to_be_hidden()
+    expect(page.locator("#chat")).to_be_visible()
+    # Typed into the address bar and loaded afresh: the same.
+    page.goto(admin_app.url + "/#/admin/settings")
+    page.wait_for_selector("body.ready")
+    expect(page).to_have_url(re.compile(r"#/$"))
+    expect(page.locator("#admin")).to_be_hidden()
+
+
+def test_users_disable_reset_link_role_and_delete(new_context, admin_app, unique, page_log):
+    page = new_context().new_page()
+    watch(page, page_log)
+    boss, bob, carol = unique("boss"), unique("bob"), unique("carol")
+    signed_in_admin(page, admin_app, boss)
+    with client(admin_app) as http:
+        http_register(http, carol)
+
+    # Bob is signed in elsewhere.
+    bob_page = new_context().new_page()
+    bob_log = watch(bob_page, PageLog(expected_statuses={401, 403}))
+    open_app(bob_page, admin_app.url)
+    register(bob_page, bob)
+
+    open_admin(page, "Users")
+    expect(user_row(page, boss)).to_contain_text("you")
+    expect(user_row(page, boss)).to_contain_text("Administrator")
+    expect(user_row(page, bob)).to_contain_text("User")
+    expect(page.locator("#admin-users-caption")).to_have_text(re.compile(r"^\d+ users$"))
+    # The search box filters by name or email.
+    page.get_by_label("Search users").fill(bob[:6])
+    expect(page.locator("#admin-users-rows tr")).to_have_count(1)
+    expect(user_row(page, bob)).to_be_visible()
+    page.get_by_label("Search users").fill("")
+    expect(user_row(page, carol)).to_be_visible()
+
+    # Disable Bob: his session is refused from then on.
+    user_action(page, bob, "Disable account")
+    expect(user_row(page, bob)).to_contain_text("disabled")
+    expect(page.locator("#toast")).to_contain_text("can no longer sign in")
+    bob_page.reload()
+    bob_page.wait_for_selector("body.ready")
+    expect(bob_page.locator("#auth-view")).to_be_visible()
+    bob_page.fill("#login-username", bob)
+    bob_page.fill("#login-password", PASSWORD)
+    bob_page.locator("#login-form").get_by_role("button", name="Log in").click()
+    expect(bob_page.locator("#login-form-error")).to_have_text(
+        "This account is disabled. Ask the site's administrator."
+    )
+    assert bob_log.unexpected_errors() == []
+    # And enabled again.
+    user_action(page, bob, "Enable account")
+    expect(user_row(page, bob)).not_to_contain_text("disabled")
+
+    # Promote and demote, by keyboard: Enter on "⋯" opens the menu, arrows move, Escape closes.
+    more = user_row(page, bob).get_by_role("button", name=f"Actions for {bob}")
+    more.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("menuitem", name="Make administrator")).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_role("menuitem", name="Disable account")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.locator("#admin-user-menu")).to_be_hidden()
+    expect(more).to_be_focused()
+    user_action(page, bob, "Make administrator")
+    expect(user_row(page, bob)).to_contain_text("Administrator")
+    user_action(page, bob, "Remove administrator")
+    expect(user_row(page, bob).locator("td").nth(1)).to_have_text("User")
+
+    # A password reset link, shown once with Copy, used in another browser.
+    user_action(page, bob, "Password reset link")
+    dialog = page.locator("#link-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_role("heading")).to_have_text(f"Password reset link for {bob}")
+    url = page.locator("#link-url").input_value()
+    assert re.match(rf"^{re.escape(admin_app.url)}/#/reset/\S+$", url), url
+    dialog.get_by_role("button", name="Copy").click()
+    expect(dialog.get_by_role("button", name="Copied")).to_be_visible()
+    dialog.get_by_role("button", name="Done").click()
+
+    reset_page = new_context().new_page()
+    watch(reset_page, PageLog())
+    reset_page.goto(url)
+    reset_page.wait_for_selector("body.ready")
+    expect(reset_page.get_by_role("heading", name="Choose a new password")).to_be_visible()
+    reset_page.fill("#reset-new_password", NEW_PASSWORD)
+    reset_page.fill("#reset-new_password_confirm", NEW_PASSWORD)
+    reset_page.get_by_role("button", name="Set new password").click()
+    expect(reset_page.locator("#auth-notice")).to_have_text(
+        "Your password was changed. Log in with the new one."
+    )
+    login(reset_page, bob, NEW_PASSWORD)
+
+    # Delete Carol, after the confirmation.
+    user_action(page, carol, "Delete")
+    confirm = page.locator("#confirm-dialog")
+    expect(confirm).to_contain_text(f"Delete {carol}?")
+    confirm.get_by_role("button", name="Delete").click()
+    expect(user_row(page, carol)).to_have_count(0)
+    expect(page.locator("#toast")).to_contain_text("were deleted")
+
+    # The last admin can't demote themself: the refusal in plain words.
+    page_log.expected_statuses.add(409)
+    user_action(page, boss, "Remove administrator")
+    expect(page.locator("#toast")).to_have_text(
+        "The last administrator can't be demoted, disabled or deleted."
+    )
+
+    # The audit log shows what happened, newest first, filtered by event and by name.
+    page.get_by_role("navigation", name="Administration").get_by_role("link", name="Audit log").click()
+    rows = page.locator("#admin-audit-rows tr")
+    expect(rows.first).to_be_visible()
+    for event in ("admin.user_disabled", "admin.user_enabled", "admin.role_changed",
+                  "admin.password_reset_link", "password_reset_used", "admin.user_deleted"):
+        expect(page.locator(f'#admin-audit-rows tr[data-event="{event}"]').first).to_be_visible()
+    page.get_by_label("Event").select_option("admin.user_disabled")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(boss)
+    expect(rows.first).to_contain_text(bob)
+    page.get_by_label("Event").select_option("")
+    page.locator("#audit-username").fill(carol)
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator('#admin-audit-rows tr[data-event="admin.user_deleted"]')).to_have_count(1)
+
+
+def test_invites_and_sign_up_policy(new_context, admin_app, unique, page_log):
+    page = new_context().new_page()
+    watch(page, page_log)
+    boss = unique("boss")
+    signed_in_admin(page, admin_app, boss)
+    headers = admin_headers(admin_app, boss)
+    try:
+        # Invite only, through the settings screen.
+        open_admin(page, "Settings")
+        expect(page.get_by_role("radio", name=re.compile("^Anyone"))).to_be_checked()
+        page.get_by_role("radio", name=re.compile("^With an invite")).check()
+        page.get_by_role("button", name="Save").click()
+        expect(page.locator("#toast")).to_have_text("Settings saved.")
+
+        # Without a link, the sign-up tab says an invite is needed and has no form.
+        stranger = new_context().new_page()
+        watch(stranger, PageLog())
+        open_app(stranger, admin_app.url)
+        stranger.get_by_role("tab", name="Sign up").click()
+        expect(stranger.locator("#register-closed")).to_contain_text("needs an invite link")
+        expect(stranger.locator("#register-form")).to_be_hidden()
+
+        # An invite for two, its link shown once.
+        open_admin(page, "Invites")
+        page.get_by_label("Uses").fill("2")
+        page.get_by_label("Note (optional)").fill("for the Lisbon team")
+        page.get_by_role("button", name="Create invite link").click()
+        dialog = page.locator("#link-dialog")
+        expect(dialog.get_by_role("heading", name="Invite link")).to_be_visible()
+        url = page.locator("#link-url").input_value()
+        assert "/#/invite/" in url
+        dialog.get_by_role("button", name="Done").click()
+        row = page.locator("#admin-invites-rows tr", has_text="for the Lisbon team")
+        expect(row).to_contain_text("0 of 2")
+        expect(row).to_contain_text("active")
+
+        # Used to sign up.
+        guest = unique("guest")
+        invited = new_context().new_page()
+        watch(invited, PageLog())
+        invited.goto(url)
+        invited.wait_for_selector("body.ready")
+        expect(invited.locator("#register-invite-notice")).to_be_visible()
+        invited.fill("#register-username", guest)
+        invited.fill("#register-email", f"{guest}@example.com")
+        invited.fill("#register-password", PASSWORD)
+        invited.fill("#register-password_confirm", PASSWORD)
+        invited.get_by_role("button", name="Create account").click()
+        expect(invited.locator("#account-name")).to_have_text(guest)
+        expect(invited).to_have_url(re.compile(r"#/$"))
+
+        page.reload()
+        page.wait_for_selector("body.ready")
+        expect(row).to_contain_text("1 of 2")
+        expect(row).to_contain_text(guest)
+
+        # Revoked: the link no longer signs anyone up, in plain words.
+        row.get_by_role("button", name="Revoke invite for the Lisbon team").click()
+        page.locator("#confirm-dialog").get_by_role("button", name="Revoke").click()
+        expect(row).to_contain_text("revoked")
+        late = new_context().new_page()
+        watch(late, PageLog(expected_statuses={403}))
+        late.goto(url)
+        late.wait_for_selector("body.ready")
+        name = unique("late")
+        late.fill("#register-username", name)
+        late.fill("#register-email", f"{name}@example.com")
+        late.fill("#register-password", PASSWORD)
+        late.fill("#register-password_confirm", PASSWORD)
+        late.get_by_role("button", name="Create account").click()
+        expect(late.locator("#register-form-error")).to_have_text(
+            "This invite link is invalid, expired or used up. Ask for a new one."
+        )
+
+        # Closed: the sign-up tab explains it.
+        page.get_by_role("navigation", name="Administration").get_by_role("link", name="Settings").click()
+        page.get_by_role("radio", name=re.compile("^Nobody")).check()
+        page.get_by_role("button", name="Save").click()
+        expect(page.locator("#toast")).to_have_text("Settings saved.")
+        stranger.reload()
+        stranger.wait_for_selector("body.ready")
+        stranger.get_by_role("tab", name="Sign up").click()
+        expect(stranger.locator("#register-closed")).to_have_text(
+            "Sign-ups are closed on this site. Ask its administrator for an account."
+        )
+        expect(stranger.locator("#register-form")).to_be_hidden()
+
+        # Settings refusals are shown by their field, translated.
+        page.get_by_label("Daily token budget of the site").fill("lots")
+        page.get_by_role("button", name="Save").click()
+        expect(page.locator("#set-daily_token_budget-error")).to_have_text(
+            "Must be a whole number, 0 or more."
+        )
+
+        page.get_by_role("navigation", name="Administration").get_by_role("link", name="Audit log").click()
+        for event in ("admin.settings_changed", "admin.invite_created", "admin.invite_revoked"):
+            expect(page.locator(f'#admin-audit-rows tr[data-event="{event}"]').first).to_be_visible()
+    finally:
+        set_settings(admin_app, headers, signup_policy="open", signup_email_domains=[])
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_admin_screens(new_context, admin_app, unique, theme, size):
+    page = new_context(color_scheme=theme, timezone_id="UTC", **SIZES[size]).new_page()
+    log = watch(page, PageLog())
+    name = f"admin-{theme}-{size}"
+    boss = unique("boss")
+    signed_in_admin(page, admin_app, boss)
+    with client(admin_app) as http:
+        for i in range(3):
+            http_register(http, unique(f"member{i}_"))
+        headers = admin_headers(admin_app, boss)
+        http.post("/admin/invites", json={"note": "screens", "max_uses": 5}, headers=headers)
+
+    for section in ("Users", "Invites", "Usage", "Audit log", "Settings"):
+        open_admin(page, section) if section == "Users" else page.get_by_role(
+            "navigation", name="Administration"
+        ).get_by_role("link", name=section).click()
+        page.wait_for_timeout(300)
+        screenshot(page, f"{name}-{section.split()[0].lower()}", SCREENS)
+        # The page never scrolls sideways; wide tables scroll inside their frame.
+        wide = page.evaluate(
+            """w => [...document.querySelectorAll('body *')].filter(e => !e.closest('.table-wrap > *, .admin-nav > *') && e.getBoundingClientRect().right > w + 1 && e.getClientRects().length).map(e => e.id || e.className || e.tagName).slice(0, 8)""",
+            SIZES[size]["viewport"]["width"],
+        )
+        assert wide == [], wide
+    page.get_by_role("navigation", name="Administration").get_by_role("link", name="Users").click()
+    user_action(page, boss, "Password reset link")
+    expect(page.locator("#link-dialog")).to_be_visible()
+    screenshot(page, f"{name}-link-dialog", SCREENS)
+    page.locator("#link-dialog").get_by_role("button", name="Done").click()
+    more = user_row(page, boss).get_by_role("button", name=f"Actions for {boss}")
+    more.click()
+    screenshot(page, f"{name}-user-menu", SCREENS)
+    assert log.unexpected_errors() == []
