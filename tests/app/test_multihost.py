@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pyotp
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, select, text
@@ -24,7 +25,8 @@ from app.manage import main, migrate
 from app.models import Base
 from tests.app.conftest import TEST_DATABASE_URL, messages_of, new_conversation
 from tests.app.test_migrations import clean_environ
-from tests.helpers.accounts import register_and_login
+from tests.helpers.accounts import PASSWORD, register_and_login, registration
+from tests.helpers.admin import make_admin
 
 __all__ = ["clean_environ"]  # fixture, imported for pytest
 
@@ -132,9 +134,10 @@ def sqlite_source(settings_factory, fake, tmp_path: Path) -> tuple[str, dict[str
         database_url=url, history_window_messages=2, summary_every_turns=1, history_max_messages=8
     )
     seen: dict[str, object] = {}
+    accounts = {}
     with TestClient(create_app(settings)) as client:
         for name in ("ana", "bruno", "carla"):
-            account = register_and_login(client, name)
+            account = accounts[name] = register_and_login(client, name)
             conv = new_conversation(client, account)
             for i in range(3):
                 answer = client.post(
@@ -152,6 +155,25 @@ def sqlite_source(settings_factory, fake, tmp_path: Path) -> tuple[str, dict[str
                 conv,
                 [(m["role"], m["content"]) for m in messages_of(client, account, conv)],
             )
+        # The operator's tables: ana, an admin, invites dora, makes a reset link for bruno and
+        # sets a budget; erin turns on two-factor sign-in (its recovery codes).
+        ana = accounts["ana"]
+        make_admin(settings, ana.id)
+        invite = client.post("/admin/invites", headers=ana.headers, json={"max_uses": 2})
+        assert invite.status_code == 201, invite.text
+        token = invite.json()["url"].rsplit("/", 1)[1]
+        r = client.post("/register", json={**registration("dora"), "invite": token})
+        assert r.status_code == 201, r.text
+        r = client.post(f"/admin/users/{accounts['bruno'].id}/password-reset", headers=ana.headers)
+        assert r.status_code == 200, r.text
+        r = client.patch("/admin/settings", headers=ana.headers, json={"daily_token_budget": 10**9})
+        assert r.status_code == 200, r.text
+        erin = register_and_login(client, "erin")
+        setup = client.post("/me/totp/setup", headers=erin.headers, json={"password": PASSWORD})
+        assert setup.status_code == 200, setup.text
+        code = pyotp.TOTP(setup.json()["secret"]).now()
+        r = client.post("/me/totp/enable", headers=erin.headers, json={"code": code})
+        assert r.status_code == 200, r.text
     engine = create_engine(url)
     with engine.connect() as conn:
         counts = {
@@ -194,8 +216,11 @@ def test_copy_to_postgres_copies_every_row_and_the_app_carries_on(
                 "/chat", headers=headers, json={"conversationId": conv, "message": "after the move"}
             )
             assert answer.status_code == 200, answer.text
-        newcomer = register_and_login(client, "dora")
-        assert newcomer.id == 4
+        # Two-factor sign-in carried over (its secret is still readable with SECRET_KEY).
+        r = client.post("/login", json={"username": "erin", "password": PASSWORD})
+        assert r.status_code == 401 and r.headers["x-totp-required"] == "1", r.text
+        newcomer = register_and_login(client, "fern")
+        assert newcomer.id == 6
 
 
 @needs_pg
