@@ -102,9 +102,10 @@ ADMIN_PASSWORD_VARIABLE = "CHATBOT_ADMIN_PASSWORD"  # noqa: S105 (a variable's n
 
 def create_admin(username: str, email: str, password: str | None, *, if_no_admin: bool) -> str:
     """Make `username` an admin: a new account (with `password`), or an existing one
-    promoted (its password and email untouched). With `if_no_admin`, nothing happens when
-    the site already has an enabled admin (what the playbook runs on every deploy: it makes
-    the first admin, and never undoes what the site's admins did since). Returns what it did;
+    promoted when `email` and `password` are its own (both untouched). With `if_no_admin`,
+    nothing happens when the site already has an enabled admin (what the playbook runs on
+    every deploy: it makes the first admin, and never undoes what the site's admins did
+    since). Returns what it did;
     SystemExit with a message when it can't."""
     import anyio
     from pydantic import TypeAdapter
@@ -135,6 +136,19 @@ def create_admin(username: str, email: str, password: str | None, *, if_no_admin
         if existing is not None:
             if existing.is_admin and existing.disabled_at is None:
                 return f"unchanged: {existing.username} is an admin"
+            # On a site that was open to sign-ups, anyone may have registered the name the
+            # operator chose: only the account's owner is promoted, by its email and password.
+            owner = (
+                existing.email_key == email.strip().lower()
+                and bool(password)
+                and anyio.run(PasswordHasher(1).verify, password or "", existing.password_hash)
+            )
+            if not owner:
+                raise SystemExit(
+                    f"create-admin: an account named {existing.username} exists and this email"
+                    " and password are not its own; promote it from the administration, or"
+                    " choose another username"
+                )
             with write_transaction(factory) as session:
                 user = crud.get_user(session, existing.id)
                 assert user is not None

@@ -46,13 +46,41 @@ def test_create_admin_reads_the_password_from_stdin(client: TestClient, db, monk
 
 
 @pytest.mark.usefixtures("manage_env")
-def test_an_existing_account_is_promoted(client: TestClient, db, monkeypatch, capsys) -> None:
+def test_an_existing_account_is_promoted_by_its_own_email_and_password(
+    client: TestClient, db, monkeypatch, capsys
+) -> None:
     register(client, "ana")
-    monkeypatch.setattr("sys.stdin", io.StringIO(""))
-    assert main(["create-admin", "--username", "ana", "--email", "ignored@example.com"]) == 0
+    monkeypatch.setenv("CHATBOT_ADMIN_PASSWORD", PASSWORD)
+    assert main(["create-admin", "--username", "ana", "--email", "Ana@example.com"]) == 0
     assert capsys.readouterr().out.strip() == "promoted: ana is an admin"
     assert role_of(db, "ana") == "admin"
     login(client, "ana", password=PASSWORD)  # password untouched
+
+
+@pytest.mark.usefixtures("manage_env")
+@pytest.mark.parametrize(
+    ("email", "password"),
+    [
+        ("ops@example.org", PASSWORD),  # someone registered the chosen name with their email
+        ("ana@example.com", "the operator's password"),  # ... and their own password
+        ("ana@example.com", None),
+    ],
+)
+def test_an_account_someone_else_registered_is_never_promoted(
+    client: TestClient, db, monkeypatch, email: str, password: str | None
+) -> None:
+    """On a site that was open to sign-ups, the name the operator picks may be taken by
+    anyone: the playbook's `--if-no-admin` run must not hand them the site."""
+    register(client, "ana")
+    if password is None:
+        monkeypatch.delenv("CHATBOT_ADMIN_PASSWORD", raising=False)
+        monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    else:
+        monkeypatch.setenv("CHATBOT_ADMIN_PASSWORD", password)
+    args = ["create-admin", "--username", "ana", "--email", email, "--if-no-admin"]
+    with pytest.raises(SystemExit, match="exists and this email and password are not its own"):
+        main(args)
+    assert role_of(db, "ana") == "user"
 
 
 @pytest.mark.usefixtures("manage_env")
