@@ -161,11 +161,15 @@ def revoke_family(session: Session, *, family_id: uuid.UUID) -> None:
 
 
 def revoke_user_tokens(session: Session, *, user_id: int) -> None:
+    """End every sign-in of the account: its refresh tokens, and the access tokens already
+    issued (their `iat` is before now; the next ones are issued after it)."""
+    now = utcnow()
     session.execute(
         update(RefreshToken)
         .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
+        .values(revoked_at=now)
     )
+    session.execute(update(User).where(User.id == user_id).values(tokens_valid_after=now))
 
 
 def purge_dead_refresh_tokens(session: Session, *, user_id: int) -> None:

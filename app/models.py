@@ -99,6 +99,9 @@ class User(Base):
     # The newest time step a code was accepted for: a code (or an older one) can't be
     # replayed. Only moves forward, in one conditional UPDATE.
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    # Access tokens issued before this (their `iat`) are refused: set
+    # when the password changes or is reset, and when the account is disabled.
+    tokens_valid_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def totp_enabled(self) -> bool:

@@ -82,6 +82,14 @@ def get_current_user(state: StateDep, token: Annotated[str | None, Depends(oauth
             detail="This account is disabled",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    valid_after = user.tokens_valid_after
+    if valid_after is not None and claims.issued_at < valid_after.timestamp():
+        # Issued before the password changed or was reset: that sign-in has ended.
+        raise HTTPException(
+            status_code=status.HTTP_401_UNAUTHORIZED,
+            detail="Invalid or expired token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     return user
 
 

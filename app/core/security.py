@@ -72,13 +72,16 @@ class AccessClaims:
     """What the app reads from a valid access token (PyJWT has checked the rest)."""
 
     user_id: int
+    issued_at: float  # seconds since the epoch
 
 
 def create_access_token(user_id: int, key: str, ttl_seconds: int) -> tuple[str, int]:
     now = datetime.now(UTC)
     payload = {
         "sub": str(user_id),
-        "iat": now,
+        # To the microsecond (a JWT NumericDate may have a fraction): a sign-in ended in
+        # this very second must not let its tokens through (users.tokens_valid_after).
+        "iat": now.timestamp(),
         "nbf": now,
         "exp": now + timedelta(seconds=ttl_seconds),
         "jti": uuid.uuid4().hex,
@@ -103,10 +106,10 @@ def decode_access_token(token: str, key: str) -> AccessClaims | None:
     if payload.get("typ") != "access":
         return None
     try:
-        user_id = int(payload["sub"])
+        user_id, issued_at = int(payload["sub"]), float(payload["iat"])
     except (TypeError, ValueError):
         return None
-    return AccessClaims(user_id=user_id)
+    return AccessClaims(user_id=user_id, issued_at=issued_at)
 
 
 def new_refresh_secret() -> str:

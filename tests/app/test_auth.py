@@ -254,6 +254,10 @@ def test_change_password_revokes_other_sessions(client: TestClient, user: Accoun
         json={"current_password": PASSWORD, "new_password": new, "new_password_confirm": new},
     )
     assert r.status_code == 200 and r.json()["access_token"]
+    # Access tokens issued before the change are refused too; the one it answered works.
+    assert client.get("/me", headers=user.headers).status_code == 401
+    fresh = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    assert client.get("/me", headers=fresh).status_code == 200
     mine = client.cookies.get("refresh_token")
     use_cookie(client, other_session)
     assert client.post("/auth/refresh").status_code == 401

@@ -37,9 +37,11 @@ def test_a_link_sets_the_password_once(client: TestClient, admin: Account, db) -
         row = session.scalar(select(PasswordReset))
         assert row is not None and row.token_hash != token and len(row.token_hash) == 64
         assert timedelta(hours=23, minutes=59) < row.expires_at - utcnow() <= timedelta(hours=24)
+    assert client.get("/me", headers=bob.headers).status_code == 200
     r = client.post("/password-reset", json={"token": token, "new_password": NEW})
     assert r.status_code == 204, r.text
-    # Old password out, new one in; the old sign-in is over.
+    # Old password out, new one in; the old sign-in is over, its access token included.
+    assert client.get("/me", headers=bob.headers).status_code == 401
     assert client.post("/login", json={"username": "bob", "password": PASSWORD}).status_code == 401
     client.cookies.clear()
     client.cookies.set("refresh_token", cookie)

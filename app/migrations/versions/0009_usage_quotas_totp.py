@@ -26,6 +26,9 @@ def upgrade() -> None:
     op.add_column("users", sa.Column("totp_secret", sa.String(length=255), nullable=True))
     op.add_column("users", sa.Column("totp_enabled_at", sa.DateTime(timezone=True), nullable=True))
     op.add_column("users", sa.Column("totp_last_step", sa.BigInteger(), nullable=True))
+    op.add_column(
+        "users", sa.Column("tokens_valid_after", sa.DateTime(timezone=True), nullable=True)
+    )
     op.create_table(
         "totp_recovery_codes",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -72,6 +75,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_totp_recovery_codes_user_id"), table_name="totp_recovery_codes")
     op.drop_table("totp_recovery_codes")
     with op.batch_alter_table("users") as batch_op:
+        batch_op.drop_column("tokens_valid_after")
         batch_op.drop_column("totp_last_step")
         batch_op.drop_column("totp_enabled_at")
         batch_op.drop_column("totp_secret")
