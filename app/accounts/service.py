@@ -73,6 +73,15 @@ class AccountError(Exception):
         self.headers = headers or {}
 
 
+# Six-digit codes guessed at the login rate (10 a minute) would find one within a month
+# for someone who has the password: codes get a stricter budget of their own, per account.
+# Recovery codes (high entropy, spent on use) stay usable when it is spent.
+TOTP_CODE_LIMITS = (
+    ratelimit.Limit("totp-codes-15min", 5, 15 * 60),
+    ratelimit.Limit("totp-codes-day", 20, 24 * 3600),
+)
+
+
 def _too_many(exc: ratelimit.RateLimited, what: str) -> AccountError:
     return AccountError(
         429, f"Too many {what}; try again in {exc.retry_after} s", retry_after=exc.retry_after
@@ -347,16 +356,26 @@ class AccountService:
 
     def _second_factor(self, user_id: int, code: str) -> bool:
         """Check a TOTP code (its time step claimed, so it can't be replayed) or spend a
-        recovery code."""
+        recovery code. A TOTP code is counted against TOTP_CODE_LIMITS before it is checked
+        (given back when right), so only wrong ones use the budget up."""
         with write_transaction(self.factory) as session:
             user = crud.get_user(session, user_id)
             if user is None or user.totp_secret is None:
                 return False
-            if totp.looks_like_totp(code):
-                secret = self.totp_box.open(user.totp_secret)
-                step = totp.matching_step(secret, code) if secret else None
-                return step is not None and totp.claim_step(session, user_id, step)
-            return totp.use_recovery_code(session, user_id, code)
+            if not totp.looks_like_totp(code):
+                return totp.use_recovery_code(session, user_id, code)
+            subject = f"user:{user_id}"
+            try:
+                ratelimit.hit_many(session, [(limit, subject) for limit in TOTP_CODE_LIMITS])
+            except ratelimit.RateLimited as exc:
+                raise _too_many(exc, "two-factor codes (a recovery code still works)") from exc
+            secret = self.totp_box.open(user.totp_secret)
+            step = totp.matching_step(secret, code) if secret else None
+            ok = step is not None and totp.claim_step(session, user_id, step)
+            if ok:
+                for limit in TOTP_CODE_LIMITS:
+                    ratelimit.give_back(session, limit, subject)
+            return ok
 
     def _start_sign_in(self, user: User, client: Client) -> SignIn:
         """A new sign-in: a refresh token of a new family, and an access token. The

@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.models import SiteSetting, utcnow
@@ -19,18 +21,25 @@ def get(session: Session, key: str, default: Any = None) -> Any:
 
 
 def get_all(session: Session) -> dict[str, Any]:
-    return {row.key: json.loads(row.value) for row in session.scalars(select(SiteSetting))}
+    # Columns, not entities: rows changed by put()'s upsert in this session read fresh.
+    rows = session.execute(select(SiteSetting.key, SiteSetting.value))
+    return {key: json.loads(value) for key, value in rows}
 
 
 def put(session: Session, key: str, value: Any, *, by: str | None = None) -> None:
-    """Set `key` in the caller's write transaction; None removes it (back to the default)."""
-    row = session.get(SiteSetting, key)
+    """Set `key` in the caller's write transaction; None removes it (back to the default).
+    An upsert: two admins setting a key for the first time at once both succeed (the later
+    wins) instead of one failing on the primary key."""
     if value is None:
-        if row is not None:
-            session.delete(row)
+        session.execute(delete(SiteSetting).where(SiteSetting.key == key))
         return
-    encoded = json.dumps(value, ensure_ascii=False)
-    if row is None:
-        session.add(SiteSetting(key=key, value=encoded, updated_at=utcnow(), updated_by=by))
-    else:
-        row.value, row.updated_at, row.updated_by = encoded, utcnow(), by
+    row = {"key": key, "value": json.dumps(value, ensure_ascii=False), "updated_at": utcnow()}
+    row["updated_by"] = by
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(SiteSetting).values(**row)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[SiteSetting.key],
+            set_={name: statement.excluded[name] for name in ("value", "updated_at", "updated_by")},
+        )
+    )

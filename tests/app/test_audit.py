@@ -218,3 +218,18 @@ def test_expiry_keeps_running(tmp_path: Path) -> None:
     anyio.run(run)
     engine.dispose()
     assert calls == 0
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"since": "0001-01-01T00:00:00+14:00"},  # before the first UTC datetime
+        {"since": "9999-12-31T23:59:59-14:00"},  # after the last
+        {"username": "\x00"},
+    ],
+)
+def test_odd_filters_are_a_422_not_a_500(client: TestClient, admin: Account, params) -> None:
+    r = client.get("/admin/audit", params=params, headers=admin.headers)
+    assert r.status_code == 422, r.text
+    r = client.get("/admin/users", params={"q": "\x00"}, headers=admin.headers)
+    assert r.status_code == 422, r.text

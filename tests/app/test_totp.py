@@ -114,6 +114,23 @@ def test_codes_are_throttled_like_passwords(settings_factory) -> None:
         assert codes == [401, 401, 429]
 
 
+def test_wrong_codes_have_a_stricter_budget_of_their_own(settings_factory) -> None:
+    """5 wrong codes in 15 minutes per account, whatever the login budget; right codes
+    don't count, and a recovery code still gets in once it is spent."""
+    with TestClient(create_app(settings_factory(login_rate_per_minute=1000))) as c:
+        account = register_and_login(c, "guarded")
+        secret, recovery = _enrol(c, account)  # its code's step is spent
+        wrong = [_login(c, "guarded", f"{i:06d}").status_code for i in range(4)]
+        assert wrong == [401] * 4
+        assert _login(c, "guarded", _code(secret, 1)).status_code == 200  # not counted
+        wrong = [_login(c, "guarded", f"{i:06d}").status_code for i in range(4, 6)]
+        assert wrong == [401, 429]
+        refused = _login(c, "guarded", _code(secret, -1))
+        assert refused.status_code == 429
+        assert "recovery code" in refused.json()["detail"] and refused.headers["retry-after"]
+        assert _login(c, "guarded", recovery[0]).status_code == 200
+
+
 def test_disable_needs_password_and_code(client: TestClient, user: Account) -> None:
     _, codes = _enrol(client, user)
     url = "/me/totp/disable"

@@ -213,8 +213,13 @@ def test_admin_sets_a_quota(settings_factory, fake) -> None:
         r = c.put(url, json={"monthly_tokens": None}, headers=admin.headers)
         assert r.json()["monthly_quota"] is None
         assert _my_usage(c, ana.headers)["monthly_quota"] == 5000
-        assert c.put(url, json={"monthly_tokens": -1}, headers=admin.headers).status_code == 422
+        assert c.put(url, json={"monthly_tokens": None}, headers=admin.headers).status_code == 200
+        for bad in (-1, True, "5", 5.0, 10**12 + 1):
+            r = c.put(url, json={"monthly_tokens": bad}, headers=admin.headers)
+            assert r.status_code == 422, (bad, r.text)
         assert c.put(url, json={}, headers=admin.headers).status_code == 422
+        extra = {"monthly_tokens": 1, "also": 2}
+        assert c.put(url, json=extra, headers=admin.headers).status_code == 422
         missing = c.put(
             "/admin/users/99999/quota", json={"monthly_tokens": 1}, headers=admin.headers
         )
@@ -224,6 +229,8 @@ def test_admin_sets_a_quota(settings_factory, fake) -> None:
         events = session.scalars(
             select(AuditEvent).where(AuditEvent.event == audit.ADMIN_QUOTA_CHANGED)
         ).all()
+        # Three changes (the same value again is none), each with where it came from.
         assert [(e.actor, e.target) for e in events] == [("root", "ana")] * 3
+        assert all(e.ip and e.user_agent for e in events)
         assert session.scalar(select(Message.id)) is None
     engine.dispose()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
@@ -32,7 +32,7 @@ from app.admin.service import AdminError, RequestInfo
 from app.api.deps import AdminUser, Responses, StateDep, client_ip
 from app.core.db import write_transaction
 from app.models import Invite
-from app.schemas import ErrorOut
+from app.schemas import ErrorOut, Text
 
 router = APIRouter(
     prefix="/admin",
@@ -78,7 +78,7 @@ def _admin_errors() -> Iterator[None]:
 def list_users(
     admin: AdminUser,
     state: StateDep,
-    q: Annotated[str | None, Query(max_length=254)] = None,
+    q: Annotated[Text | None, Query(max_length=254)] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> AdminUserPage:
@@ -263,23 +263,25 @@ def audit_log(
     admin: AdminUser,
     state: StateDep,
     event: Annotated[str | None, Query(max_length=40, pattern=r"^[a-z_.]+$")] = None,
-    username: Annotated[str | None, Query(max_length=254)] = None,
+    username: Annotated[Text | None, Query(max_length=254)] = None,
     since: datetime | None = None,
     before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     limit: Limit = 50,
 ) -> AuditPage:
     """Newest first. `event` is a name or a prefix ending in "." ("admin."); `username`
     matches who acted or was acted on; page back with `before_id` (the last id seen)."""
+    problem = None
     if since is not None and since.tzinfo is None:
+        problem = "needs a time zone (Z or +00:00)"
+    elif since is not None:
+        try:
+            since = since.astimezone(UTC)
+        except OverflowError:  # 0001-01-01T00:00+14:00 is before the first UTC datetime
+            problem = "is out of range"
+    if problem:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
-            [
-                {
-                    "loc": ["query", "since"],
-                    "msg": "needs a time zone (Z or +00:00)",
-                    "type": "value_error",
-                }
-            ],
+            [{"loc": ["query", "since"], "msg": problem, "type": "value_error"}],
         )
     with state.session_factory() as session:
         rows = audit.events(

@@ -6,19 +6,19 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from app.accounts import audit
 from app.admin import settings as site_limits
 from app.admin import usage_view
-from app.admin.schemas import AdminUserOut
-from app.api.deps import AdminUser, CurrentUser, Responses, SessionDep, StateDep
+from app.admin.schemas import AdminUserOut, TokenCount
+from app.api.deps import AdminUser, CurrentUser, Responses, SessionDep, StateDep, client_ip
 from app.chat import usage
 from app.core.db import write_transaction
 from app.models import Conversation, User, utcnow
-from app.schemas import ErrorOut
+from app.schemas import ErrorOut, Strict
 
 router = APIRouter(tags=["usage"])
 
@@ -26,9 +26,6 @@ ERRORS: Responses = {
     401: {"model": ErrorOut, "description": "Not authenticated"},
     403: {"model": ErrorOut, "description": "Admins only"},
 }
-
-# The largest quota an admin can set: far beyond any month's use, within a BIGINT.
-MAX_QUOTA = 10**15
 
 
 class UsageTotals(BaseModel):
@@ -67,9 +64,9 @@ class SiteUsageOut(BaseModel):
     users: list[UserUsageOut]
 
 
-class QuotaIn(BaseModel):
-    monthly_tokens: int | None = Field(
-        ge=0, le=MAX_QUOTA, description="Tokens per UTC month; 0 = unlimited, null = the site's"
+class QuotaIn(Strict):
+    monthly_tokens: TokenCount | None = Field(
+        description="Tokens per UTC month; 0 = unlimited, null = the site's"
     )
 
 
@@ -159,6 +156,7 @@ def set_quota(
     body: QuotaIn,
     admin: AdminUser,
     state: StateDep,
+    request: Request,
     user_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
 ) -> AdminUserOut:
     """Set an account's monthly token quota: a number of tokens, 0 for unlimited, or null
@@ -168,13 +166,16 @@ def set_quota(
         if user is None:
             raise HTTPException(404, "User not found")
         before = user.monthly_token_quota
-        user.monthly_token_quota = body.monthly_tokens
-        audit.record(
-            session,
-            audit.ADMIN_QUOTA_CHANGED,
-            actor=admin,
-            target=user,
-            details={"from": before, "to": body.monthly_tokens},
-        )
+        if before != body.monthly_tokens:
+            user.monthly_token_quota = body.monthly_tokens
+            audit.record(
+                session,
+                audit.ADMIN_QUOTA_CHANGED,
+                actor=admin,
+                target=user,
+                ip=client_ip(request, state.settings),
+                user_agent=request.headers.get("user-agent"),
+                details={"from": before, "to": body.monthly_tokens},
+            )
         session.flush()
         return usage_view.user_views(session, [user])[0]
