@@ -286,6 +286,17 @@ def test_invites_and_sign_up_policy(new_context, admin_app, unique, page_log):
         set_settings(admin_app, headers, signup_policy="open", signup_email_domains=[])
 
 
+def assert_fits(page: Page, where: str) -> None:
+    """Nothing makes the document wider than the screen: a phone browser would widen its
+    layout viewport to fit it (innerWidth grows) and zoom the whole page out."""
+    widths = page.evaluate(
+        "() => ({scroll: document.documentElement.scrollWidth, inner: innerWidth, "
+        "screen: visualViewport.width})"
+    )
+    assert widths["scroll"] <= widths["inner"], (where, widths)
+    assert widths["inner"] <= page.viewport_size["width"], (where, widths)
+
+
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("theme", ["light", "dark"])
 def test_admin_screens(new_context, admin_app, unique, theme, size):
@@ -312,9 +323,14 @@ def test_admin_screens(new_context, admin_app, unique, theme, size):
             SIZES[size]["viewport"]["width"],
         )
         assert wide == [], wide
+        assert_fits(page, section)
     page.get_by_role("navigation", name="Administration").get_by_role("link", name="Users").click()
     user_action(page, boss, "Password reset link")
     expect(page.locator("#link-dialog")).to_be_visible()
+    assert_fits(page, "the link dialog")
+    dialog = page.locator("#link-dialog").bounding_box()
+    # Centred on the screen, not on a zoomed-out page.
+    assert abs(dialog["x"] + dialog["width"] / 2 - SIZES[size]["viewport"]["width"] / 2) <= 2, dialog
     screenshot(page, f"{name}-link-dialog", SCREENS)
     page.locator("#link-dialog").get_by_role("button", name="Done").click()
     more = user_row(page, boss).get_by_role("button", name=f"Actions for {boss}")
