@@ -51,7 +51,9 @@ function row(user) {
   );
   const tokens = [num(user.tokens_month)];
   if (user.monthly_quota !== null && user.monthly_quota !== undefined) {
-    tokens.push(h("span", { class: "cell-note" }, t("adminQuotaOf", { quota: num(user.monthly_quota) })));
+    // An override of 0 lifts the site's quota for this account.
+    const quota = user.monthly_quota === 0 ? t("adminNoQuota") : t("adminQuotaOf", { quota: num(user.monthly_quota) });
+    tokens.push(h("span", { class: "cell-note" }, quota));
   }
   return h(
     "tr",
@@ -78,7 +80,7 @@ function render() {
   closeMenu();
   const rows = view.items.map(row);
   $("admin-users-rows").replaceChildren(...(rows.length ? rows : [emptyRow(8, t("adminUsersNone"))]));
-  $("admin-users-caption").textContent = t("adminUsersCaption", { count: num(view.total) });
+  $("admin-users-caption").textContent = view.total === 1 ? t("adminUsersCaptionOne") : t("adminUsersCaption", { count: num(view.total) });
   const page = pageOf(view.offset, LIMIT, view.total, view.items.length);
   $("admin-users-page").textContent = view.total
     ? t("adminPage", { from: num(page.from), to: num(page.to), total: num(view.total) })
