@@ -365,11 +365,29 @@ def test_a_users_monthly_quota_and_usage(new_context, admin_app, unique, page_lo
     expect(cells.nth(4)).to_have_text("50,000")
     expect(page.locator("#usage-today-text")).to_contain_text("tokens used today")
 
-    # And in the Users table, with its quota; the dialog starts from it. 0 lifts the quota.
+    # Back to Users, the rows drawn before show at once and a fresh page follows: a row's
+    # menu opened in between stays open on the redrawn row.
+    held = []
+    page.route(re.compile(r"/admin/users\?"), lambda route: held.append(route))
     admin_nav(page, "Users")
+    more = user_row(page, member).get_by_role("button", name=f"Actions for {member}")
+    more.click()
+    menu = page.locator("#admin-user-menu")
+    expect(menu.get_by_role("menuitem", name="Make administrator")).to_be_focused()
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    with page.expect_response(re.compile(r"/admin/users\?")):
+        held[0].continue_()
+    page.unroute(re.compile(r"/admin/users\?"))
+    # The fresh row: this month's usage, with its quota.
     expect(user_row(page, member).locator("td").nth(4)).to_have_text("1")
     expect(user_row(page, member).locator("td").nth(5)).to_have_text(f"{tokens:,}quota 50,000")
-    user_action(page, member, "Set monthly quota")
+    expect(menu.get_by_role("menuitem", name="Make administrator")).to_be_focused()
+    expect(more).to_have_attribute("aria-expanded", "true")
+    # The dialog starts from the quota. 0 lifts it.
+    menu.get_by_role("menuitem", name="Set monthly quota").click()
     expect(box).to_have_value("50000")
     box.fill("0")
     dialog.get_by_role("button", name="Save").click()
