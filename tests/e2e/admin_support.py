@@ -35,9 +35,21 @@ def make_admin(server: AppServer, username: str, password: str = PASSWORD) -> No
         "CHATBOT_ADMIN_PASSWORD": password,
     }
     result = subprocess.run(
-        [sys.executable, "-m", "app.manage", "create-admin", "--username", username,
-         "--email", f"{username}@example.com"],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "app.manage",
+            "create-admin",
+            "--username",
+            username,
+            "--email",
+            f"{username}@example.com",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -19,7 +19,17 @@ from tests.e2e.admin_support import (
     set_settings,
 )
 from tests.e2e.conftest import _start_app, _stop_app
-from tests.e2e.helpers import SCREENS, PageLog, login, open_app, register, screenshot, watch
+from tests.e2e.helpers import (
+    SCREENS,
+    PageLog,
+    answered,
+    login,
+    open_app,
+    register,
+    screenshot,
+    send,
+    watch,
+)
 from tests.helpers.accounts import PASSWORD
 from tests.helpers.accounts import register as http_register
 
@@ -43,12 +53,19 @@ def signed_in_admin(page: Page, server, username: str) -> None:
 
 
 def user_row(page: Page, username: str):
-    return page.locator("#admin-users-rows tr", has=page.locator(".cell-name", has_text=re.compile(f"^{username}$")))
+    return page.locator(
+        "#admin-users-rows tr", has=page.locator(".cell-name", has_text=re.compile(f"^{username}$"))
+    )
 
 
 def user_action(page: Page, username: str, action: str) -> None:
     user_row(page, username).get_by_role("button", name=f"Actions for {username}").click()
     page.locator("#admin-user-menu").get_by_role("menuitem", name=action).click()
+
+
+def admin_nav(page: Page, section: str) -> None:
+    """A link of the administration's nav (it is open already)."""
+    page.get_by_role("navigation", name="Administration").get_by_role("link", name=section).click()
 
 
 def test_a_non_admin_sees_nothing_of_it(page: Page, admin_app, unique):
@@ -169,11 +186,17 @@ def test_users_disable_reset_link_role_and_delete(new_context, admin_app, unique
     )
 
     # The audit log shows what happened, newest first, filtered by event and by name.
-    page.get_by_role("navigation", name="Administration").get_by_role("link", name="Audit log").click()
+    admin_nav(page, "Audit log")
     rows = page.locator("#admin-audit-rows tr")
     expect(rows.first).to_be_visible()
-    for event in ("admin.user_disabled", "admin.user_enabled", "admin.role_changed",
-                  "admin.password_reset_link", "password_reset_used", "admin.user_deleted"):
+    for event in (
+        "admin.user_disabled",
+        "admin.user_enabled",
+        "admin.role_changed",
+        "admin.password_reset_link",
+        "password_reset_used",
+        "admin.user_deleted",
+    ):
         expect(page.locator(f'#admin-audit-rows tr[data-event="{event}"]').first).to_be_visible()
     page.get_by_label("Event").select_option("admin.user_disabled")
     expect(rows).to_have_count(1)
@@ -260,7 +283,7 @@ def test_invites_and_sign_up_policy(new_context, admin_app, unique, page_log):
         )
 
         # Closed: the sign-up tab explains it.
-        page.get_by_role("navigation", name="Administration").get_by_role("link", name="Settings").click()
+        admin_nav(page, "Settings")
         page.get_by_role("radio", name=re.compile("^Nobody")).check()
         page.get_by_role("button", name="Save").click()
         expect(page.locator("#toast")).to_have_text("Settings saved.")
@@ -279,11 +302,179 @@ def test_invites_and_sign_up_policy(new_context, admin_app, unique, page_log):
             "Must be a whole number, 0 or more."
         )
 
-        page.get_by_role("navigation", name="Administration").get_by_role("link", name="Audit log").click()
+        admin_nav(page, "Audit log")
         for event in ("admin.settings_changed", "admin.invite_created", "admin.invite_revoked"):
-            expect(page.locator(f'#admin-audit-rows tr[data-event="{event}"]').first).to_be_visible()
+            expect(
+                page.locator(f'#admin-audit-rows tr[data-event="{event}"]').first
+            ).to_be_visible()
     finally:
         set_settings(admin_app, headers, signup_policy="open", signup_email_domains=[])
+
+
+def test_a_users_monthly_quota_and_usage(new_context, admin_app, unique, page_log):
+    page = new_context().new_page()
+    watch(page, page_log)
+    boss, member = unique("boss"), unique("member")
+    signed_in_admin(page, admin_app, boss)
+    member_page = new_context().new_page()
+    member_log = watch(member_page, PageLog())
+    open_app(member_page, admin_app.url)
+    register(member_page, member)
+    headers = admin_headers(admin_app, boss)
+
+    def listed() -> dict:
+        with client(admin_app) as http:
+            r = http.get("/admin/users", params={"q": member}, headers=headers)
+        assert r.status_code == 200, r.text
+        [user] = r.json()["items"]
+        return user
+
+    # Set from the row's menu, typed with a thousands separator.
+    open_admin(page, "Users")
+    user_action(page, member, "Set monthly quota")
+    dialog = page.locator("#quota-dialog")
+    expect(dialog.get_by_role("heading")).to_have_text(f"Monthly token quota for {member}")
+    box = dialog.get_by_label("Tokens per month")
+    expect(box).to_be_focused()
+    expect(box).to_have_value("")
+    box.fill("lots")
+    dialog.get_by_role("button", name="Save").click()
+    expect(page.locator("#quota-monthly_tokens-error")).to_have_text(
+        "Must be a whole number, 0 or more."
+    )
+    box.fill("50,000")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#toast")).to_have_text("Quota saved.")
+    expect(user_row(page, member).locator("td").nth(5)).to_have_text("0quota 50,000")
+    assert listed()["monthly_quota"] == 50_000
+
+    # The member chats; the Usage screen shows their tokens today and this month.
+    send(member_page, "Hello there")
+    answered(member_page)
+    assert member_log.unexpected_errors() == []
+    tokens = listed()["tokens_month"]
+    assert tokens > 0
+    admin_nav(page, "Usage")
+    usage_row = page.locator("#usage-users-rows tr", has=page.get_by_role("rowheader", name=member))
+    cells = usage_row.locator("td")
+    expect(cells.nth(0)).to_have_text(f"{tokens:,}")  # today
+    expect(cells.nth(1)).to_have_text(f"{tokens:,}")  # this month
+    expect(cells.nth(2)).to_have_text("1")  # answers this month
+    expect(cells.nth(3)).to_have_text("1")  # conversations
+    expect(cells.nth(4)).to_have_text("50,000")
+    expect(page.locator("#usage-today-text")).to_contain_text("tokens used today")
+
+    # Back to Users, the rows drawn before show at once and a fresh page follows: a row's
+    # menu opened in between stays open on the redrawn row.
+    held = []
+    page.route(re.compile(r"/admin/users\?"), lambda route: held.append(route))
+    admin_nav(page, "Users")
+    more = user_row(page, member).get_by_role("button", name=f"Actions for {member}")
+    more.click()
+    menu = page.locator("#admin-user-menu")
+    expect(menu.get_by_role("menuitem", name="Make administrator")).to_be_focused()
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    with page.expect_response(re.compile(r"/admin/users\?")):
+        held[0].continue_()
+    page.unroute(re.compile(r"/admin/users\?"))
+    # The fresh row: this month's usage, with its quota.
+    expect(user_row(page, member).locator("td").nth(4)).to_have_text("1")
+    expect(user_row(page, member).locator("td").nth(5)).to_have_text(f"{tokens:,}quota 50,000")
+    expect(menu.get_by_role("menuitem", name="Make administrator")).to_be_focused()
+    expect(more).to_have_attribute("aria-expanded", "true")
+    # The dialog starts from the quota. 0 lifts it.
+    menu.get_by_role("menuitem", name="Set monthly quota").click()
+    expect(box).to_have_value("50000")
+    box.fill("0")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_be_hidden()
+    expect(user_row(page, member).locator("td").nth(5)).to_have_text(f"{tokens:,}no quota")
+    assert listed()["monthly_quota"] == 0
+    # Emptied: the site's default again.
+    user_action(page, member, "Set monthly quota")
+    box.fill("")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_be_hidden()
+    expect(user_row(page, member).locator("td").nth(5)).to_have_text(f"{tokens:,}")
+    assert listed()["monthly_quota"] is None
+    admin_nav(page, "Usage")
+    expect(cells.nth(4)).to_have_text("default")
+
+    admin_nav(page, "Audit log")
+    page.get_by_label("Event").select_option("admin.quota_changed")
+    page.locator("#audit-username").fill(member)
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("#admin-audit-rows tr")).to_have_count(3)
+
+
+def test_the_audit_log_loads_more(new_context, admin_app, unique, page_log):
+    page = new_context().new_page()
+    watch(page, page_log)
+    boss = unique("boss")
+    signed_in_admin(page, admin_app, boss)
+    headers = admin_headers(admin_app, boss)
+    # More than a page (50) of registrations, the newest events of their kind.
+    prefix = unique("many")
+    with client(admin_app) as http:
+        names = [http_register(http, f"{prefix}_{i:02}") for i in range(60)]
+        # Every registration the log holds, newest first, as the API pages them.
+        expected, before = [], None
+        while True:
+            params = {"event": "register", "limit": 100}
+            if before:
+                params["before_id"] = before
+            r = http.get("/admin/audit", params=params, headers=headers)
+            assert r.status_code == 200, r.text
+            expected += [e["target"] or "—" for e in r.json()["items"]]
+            if not r.json()["has_more"]:
+                break
+            before = r.json()["items"][-1]["id"]
+    assert expected[:60] == names[::-1]
+
+    try:
+        open_admin(page, "Audit log")
+        page.get_by_label("Event").select_option("register")
+        rows = page.locator("#admin-audit-rows tr")
+        more = page.get_by_role("button", name="Load more")
+        expect(rows).to_have_count(50)
+        expect(rows.first).to_contain_text(names[-1])
+        expect(rows.last).to_contain_text(names[10])
+        expect(more).to_be_visible()
+        # Older ones below the newer, once each, until there are no more and the button goes.
+        for shown in range(100, len(expected) + 50, 50):
+            more.click()
+            expect(rows).to_have_count(min(shown, len(expected)))
+        expect(more).to_be_hidden()
+        expect(page.get_by_role("region", name="Newest first")).to_be_focused()
+        assert rows.locator("td:nth-child(4)").all_inner_texts() == expected
+        expect(rows.filter(has_text=names[0])).to_have_count(1)
+
+        # A new filter starts from the newest again.
+        page.locator("#audit-username").fill(names[0])
+        page.get_by_role("button", name="Filter").click()
+        expect(rows).to_have_count(1)
+        expect(more).to_be_hidden()
+    finally:
+        # Out of the Users table's first page, which the other tests of this app look at.
+        with client(admin_app) as http:
+            r = http.get("/admin/users", params={"q": prefix, "limit": 100}, headers=headers)
+            for user in r.json()["items"]:
+                http.delete(f"/admin/users/{user['id']}", headers=headers)
+
+
+def assert_fits(page: Page, where: str) -> None:
+    """Nothing makes the document wider than the screen: a phone browser would widen its
+    layout viewport to fit it (innerWidth grows) and zoom the whole page out."""
+    widths = page.evaluate(
+        "() => ({scroll: document.documentElement.scrollWidth, inner: innerWidth, "
+        "screen: visualViewport.width})"
+    )
+    assert widths["scroll"] <= widths["inner"], (where, widths)
+    assert widths["inner"] <= page.viewport_size["width"], (where, widths)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -301,20 +492,29 @@ def test_admin_screens(new_context, admin_app, unique, theme, size):
         http.post("/admin/invites", json={"note": "screens", "max_uses": 5}, headers=headers)
 
     for section in ("Users", "Invites", "Usage", "Audit log", "Settings"):
-        open_admin(page, section) if section == "Users" else page.get_by_role(
-            "navigation", name="Administration"
-        ).get_by_role("link", name=section).click()
+        if section == "Users":
+            open_admin(page, section)
+        else:
+            admin_nav(page, section)
         page.wait_for_timeout(300)
         screenshot(page, f"{name}-{section.split()[0].lower()}", SCREENS)
         # The page never scrolls sideways; wide tables scroll inside their frame.
         wide = page.evaluate(
-            """w => [...document.querySelectorAll('body *')].filter(e => !e.closest('.table-wrap > *, .admin-nav > *') && e.getBoundingClientRect().right > w + 1 && e.getClientRects().length).map(e => e.id || e.className || e.tagName).slice(0, 8)""",
+            """w => [...document.querySelectorAll('body *')]
+              .filter(e => !e.closest('.table-wrap > *, .admin-nav > *')
+                && e.getBoundingClientRect().right > w + 1 && e.getClientRects().length)
+              .map(e => e.id || e.className || e.tagName).slice(0, 8)""",
             SIZES[size]["viewport"]["width"],
         )
         assert wide == [], wide
-    page.get_by_role("navigation", name="Administration").get_by_role("link", name="Users").click()
+        assert_fits(page, section)
+    admin_nav(page, "Users")
     user_action(page, boss, "Password reset link")
     expect(page.locator("#link-dialog")).to_be_visible()
+    assert_fits(page, "the link dialog")
+    # Centred on the screen, not on a zoomed-out page.
+    box = page.locator("#link-dialog").bounding_box()
+    assert abs(box["x"] + box["width"] / 2 - SIZES[size]["viewport"]["width"] / 2) <= 2, box
     screenshot(page, f"{name}-link-dialog", SCREENS)
     page.locator("#link-dialog").get_by_role("button", name="Done").click()
     more = user_row(page, boss).get_by_role("button", name=f"Actions for {boss}")

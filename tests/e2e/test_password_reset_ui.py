@@ -21,7 +21,9 @@ def test_reset_link_page(new_context, app_server, unique):
         make_admin(app_server, boss)
         users = http.get("/admin/users", params={"q": ana}, headers=admin_headers(app_server, boss))
         ana_id = users.json()["items"][0]["id"]
-        link = http.post(f"/admin/users/{ana_id}/password-reset", headers=admin_headers(app_server, boss))
+        link = http.post(
+            f"/admin/users/{ana_id}/password-reset", headers=admin_headers(app_server, boss)
+        )
         url = link.json()["url"]
 
     page: Page = new_context().new_page()
@@ -34,14 +36,18 @@ def test_reset_link_page(new_context, app_server, unique):
     page.fill("#reset-new_password_confirm", "other")
     page.get_by_role("button", name="Set new password").click()
     expect(page.locator("#reset-new_password-error")).to_have_text("Too short.")
-    expect(page.locator("#reset-new_password_confirm-error")).to_have_text("The passwords don't match.")
+    expect(page.locator("#reset-new_password_confirm-error")).to_have_text(
+        "The passwords don't match."
+    )
     page.fill("#reset-new_password", NEW)
     toggle = page.locator("#reset-form .show-password").first
     toggle.click()
     expect(page.locator("#reset-new_password")).to_have_attribute("type", "text")
     page.fill("#reset-new_password_confirm", NEW)
     page.get_by_role("button", name="Set new password").click()
-    expect(page.locator("#auth-notice")).to_have_text("Your password was changed. Log in with the new one.")
+    expect(page.locator("#auth-notice")).to_have_text(
+        "Your password was changed. Log in with the new one."
+    )
     expect(page.locator("#login-form")).to_be_visible()
     expect(page.locator("#reset-new_password")).to_have_attribute("type", "password")
     assert "#/reset/" not in page.url
@@ -56,7 +62,8 @@ def test_reset_link_page(new_context, app_server, unique):
     again.fill("#reset-new_password_confirm", NEW)
     again.get_by_role("button", name="Set new password").click()
     expect(again.locator("#reset-form-error")).to_have_text(
-        "This reset link is invalid, expired or was already used. Ask an administrator for a new one."
+        "This reset link is invalid, expired or was already used."
+        " Ask an administrator for a new one."
     )
     again.get_by_role("button", name="Back to log in").click()
     expect(again.locator("#login-form")).to_be_visible()

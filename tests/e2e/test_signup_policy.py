@@ -34,14 +34,20 @@ def fill_sign_up(page: Page, username: str, email: str | None = None) -> None:
 
 
 def test_open_with_email_domains(page: Page, page_log: PageLog, policy_app, unique):
-    set_settings(policy_app, policy_app.admin, signup_policy="open",
-                 signup_email_domains=["example.com", "example.org"])
+    set_settings(
+        policy_app,
+        policy_app.admin,
+        signup_policy="open",
+        signup_email_domains=["example.com", "example.org"],
+    )
     page_log.expected_statuses.add(422)
     open_app(page, policy_app.url)
     page.get_by_role("tab", name="Sign up").click()
     hint = page.locator("#register-email-hint")
     expect(hint).to_have_text("Only addresses at: example.com, example.org")
-    expect(page.locator("#register-email")).to_have_attribute("aria-describedby", "register-email-hint")
+    expect(page.locator("#register-email")).to_have_attribute(
+        "aria-describedby", "register-email-hint"
+    )
     name = unique("dom")
     fill_sign_up(page, name, f"{name}@elsewhere.net")
     expect(page.locator("#register-email-error")).to_have_text(
@@ -63,15 +69,20 @@ def test_invite_only(new_context, policy_app, unique):
         "Sign-up on this site needs an invite link. Ask its administrator for one, then open it."
     )
     expect(page.locator("#register-form")).to_be_hidden()
-    expect(page.get_by_role("tab", name="Sign up")).to_have_attribute("aria-controls", "register-closed")
+    expect(page.get_by_role("tab", name="Sign up")).to_have_attribute(
+        "aria-controls", "register-closed"
+    )
 
     with client(policy_app) as http:
-        url = http.post("/admin/invites", json={"max_uses": 1}, headers=policy_app.admin).json()["url"]
+        invite = http.post("/admin/invites", json={"max_uses": 1}, headers=policy_app.admin)
+        url = invite.json()["url"]
     # Opened in a browser that has a session already: the link's form shows all the same.
     page.goto(url)
     page.wait_for_selector("body.ready")
     expect(page.get_by_role("tab", name="Sign up")).to_have_attribute("aria-selected", "true")
-    expect(page.locator("#register-invite-notice")).to_have_text("You are signing up with an invite.")
+    expect(page.locator("#register-invite-notice")).to_have_text(
+        "You are signing up with an invite."
+    )
     expect(page.locator("#register-username")).to_be_focused()
     name = unique("inv")
     fill_sign_up(page, name)

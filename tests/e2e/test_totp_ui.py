@@ -130,37 +130,34 @@ def test_enrol_log_in_with_a_code_and_a_recovery_code_turn_off(new_context, totp
     expect(page.locator("#account-name")).to_have_text(name)
 
 
-def test_an_admin_the_site_requires_it_of_enrols_first(new_context, totp_app, unique):
+@pytest.fixture
+def totp_required_app(tmp_path_factory, gemini):
+    """An app whose operator requires two-factor sign-in of admins (REQUIRE_ADMIN_TOTP). The
+    API refuses to turn the rule on for an admin without it (that admin would be locked out),
+    so the env sets it, as an operator would."""
+    server = _start_app(
+        tmp_path_factory.mktemp("totp-required"), gemini.url, REQUIRE_ADMIN_TOTP="true"
+    )
+    yield server
+    _stop_app(server)
+
+
+def test_an_admin_the_site_requires_it_of_enrols_first(new_context, totp_required_app, unique):
     page = new_context().new_page()
     watch(page, PageLog())
     boss = unique("boss")
-    open_app(page, totp_app.url)
+    open_app(page, totp_required_app.url)
     register(page, boss)
-    make_admin(totp_app, boss)
-    # Another admin, one with two-factor sign-in, required it (the API refuses the request
-    # from an admin without it, who would lock themselves out): straight in the database.
-    import sqlite3
-
-    with sqlite3.connect(totp_app.log_path.parent / "e2e.db") as db:
-        db.execute(
-            "INSERT INTO site_settings (key, value, updated_at, updated_by)"
-            " VALUES ('require_admin_totp', 'true', CURRENT_TIMESTAMP, 'another-admin')"
-        )
-    try:
-        page.reload()
-        page.wait_for_selector("body.ready")
-        page.locator("#account-button").click()
-        page.get_by_role("menuitem", name="Administration").click()
-        banner = page.locator("#admin-totp-banner")
-        expect(banner).to_contain_text("Administrators must use two-factor sign-in")
-        expect(page.locator("#admin-users")).to_be_hidden()
-        banner.get_by_role("button", name="Set it up now").click()
-        enrol_in_dialog(page)
-        page.locator("#totp-dialog").get_by_role("button", name="Done").click()
-        expect(banner).to_be_hidden()
-        expect(page.locator("#admin-users-rows tr", has_text=boss)).to_be_visible()
-    finally:
-        # Back to the env's default for the module's other tests (the admin's password alone
-        # no longer makes a token).
-        with sqlite3.connect(totp_app.log_path.parent / "e2e.db") as db:
-            db.execute("DELETE FROM site_settings WHERE key = 'require_admin_totp'")
+    make_admin(totp_required_app, boss)
+    page.reload()
+    page.wait_for_selector("body.ready")
+    page.locator("#account-button").click()
+    page.get_by_role("menuitem", name="Administration").click()
+    banner = page.locator("#admin-totp-banner")
+    expect(banner).to_contain_text("Administrators must use two-factor sign-in")
+    expect(page.locator("#admin-users")).to_be_hidden()
+    banner.get_by_role("button", name="Set it up now").click()
+    enrol_in_dialog(page)
+    page.locator("#totp-dialog").get_by_role("button", name="Done").click()
+    expect(banner).to_be_hidden()
+    expect(page.locator("#admin-users-rows tr", has_text=boss)).to_be_visible()

@@ -75,7 +75,11 @@ function row(event) {
 function render() {
   $("admin-audit-rows").replaceChildren(...items.map(row));
   $("admin-audit-empty").hidden = items.length > 0;
-  $("audit-more").hidden = !hasMore;
+  const more = $("audit-more");
+  const hadFocus = document.activeElement === more;
+  more.hidden = !hasMore;
+  // The last page came: the button goes, and focus stays in the section (on the table's frame).
+  if (hadFocus && !hasMore) $("admin-audit").querySelector(".table-wrap").focus();
 }
 
 export function initAudit() {

@@ -61,7 +61,7 @@ function row(invite) {
 function render() {
   const rows = items.map(row);
   $("admin-invites-rows").replaceChildren(...(rows.length ? rows : [emptyRow(7, t("invitesNone"))]));
-  $("admin-invites-caption").textContent = t("invitesCaption", { count: num(total) });
+  $("admin-invites-caption").textContent = total === 1 ? t("invitesCaptionOne") : t("invitesCaption", { count: num(total) });
 }
 
 async function revoke(invite) {

@@ -24,6 +24,12 @@ function bar(percent, cls = "") {
   return h("span", { class: `day-bar ${cls}`, "aria-hidden": "true" }, fill);
 }
 
+/** An account's own quota: none of its own (the site's), 0 (lifted: no quota), or a number. */
+function quotaText(quota) {
+  if (quota === null || quota === undefined) return t("usageDefault");
+  return quota === 0 ? t("adminNoQuota") : num(quota);
+}
+
 function render() {
   if (!data) return;
   const today = data.today ?? { input_tokens: 0, output_tokens: 0, messages: 0 };
@@ -73,7 +79,7 @@ function render() {
       td(num(u.month_tokens), "num"),
       td(num(u.month_messages), "num"),
       td(num(u.conversations), "num"),
-      td(u.monthly_quota === null || u.monthly_quota === undefined ? t("usageDefault") : num(u.monthly_quota), "num"),
+      td(quotaText(u.monthly_quota), "num"),
     ),
   );
   $("usage-users-rows").replaceChildren(...(userRows.length ? userRows : [emptyRow(6, t("usageNone"))]));

@@ -51,7 +51,9 @@ function row(user) {
   );
   const tokens = [num(user.tokens_month)];
   if (user.monthly_quota !== null && user.monthly_quota !== undefined) {
-    tokens.push(h("span", { class: "cell-note" }, t("adminQuotaOf", { quota: num(user.monthly_quota) })));
+    // An override of 0 lifts the site's quota for this account.
+    const quota = user.monthly_quota === 0 ? t("adminNoQuota") : t("adminQuotaOf", { quota: num(user.monthly_quota) });
+    tokens.push(h("span", { class: "cell-note" }, quota));
   }
   return h(
     "tr",
@@ -75,10 +77,11 @@ function row(user) {
 }
 
 function render() {
-  closeMenu();
+  const open = menuFor?.user.id;
   const rows = view.items.map(row);
   $("admin-users-rows").replaceChildren(...(rows.length ? rows : [emptyRow(8, t("adminUsersNone"))]));
-  $("admin-users-caption").textContent = t("adminUsersCaption", { count: num(view.total) });
+  keepMenu(open);
+  $("admin-users-caption").textContent = view.total === 1 ? t("adminUsersCaptionOne") : t("adminUsersCaption", { count: num(view.total) });
   const page = pageOf(view.offset, LIMIT, view.total, view.items.length);
   $("admin-users-page").textContent = view.total
     ? t("adminPage", { from: num(page.from), to: num(page.to), total: num(view.total) })
@@ -94,11 +97,16 @@ function menuItems() {
   return [...$("admin-user-menu").querySelectorAll("[role=menuitem]")];
 }
 
+/** The items that depend on the user's state: make or remove admin, disable or enable. */
+function labelMenu(user) {
+  $("admin-user-role").textContent = user.role === "admin" ? t("adminMakeUser") : t("adminMakeAdmin");
+  $("admin-user-disable").textContent = user.disabled ? t("adminEnable") : t("adminDisable");
+}
+
 function openMenu(user, button) {
   closeMenu();
   menuFor = { user, button };
-  $("admin-user-role").textContent = user.role === "admin" ? t("adminMakeUser") : t("adminMakeAdmin");
-  $("admin-user-disable").textContent = user.disabled ? t("adminEnable") : t("adminDisable");
+  labelMenu(user);
   $("admin-user-menu").hidden = false;
   placeMenu();
   button.setAttribute("aria-expanded", "true");
@@ -121,6 +129,25 @@ function placeMenu() {
   const below = at.bottom + 4 + menu.offsetHeight <= window.innerHeight;
   menu.style.top = `${below ? at.bottom + 4 : Math.max(8, at.top - 4 - menu.offsetHeight)}px`;
   menu.style.left = `${Math.max(8, at.right - menu.offsetWidth)}px`;
+}
+
+/**
+ * The table was drawn again (a fresh page arrived, the language changed) while a row's menu
+ * was open: the menu stays open for that user, on the new row's "⋯", or closes when the
+ * user is no longer listed.
+ */
+function keepMenu(userId) {
+  if (!menuFor) return;
+  const index = view.items.findIndex((u) => u.id === userId);
+  const button = $("admin-users-rows").children[index]?.querySelector("[aria-haspopup=menu]");
+  if (index < 0 || !button) {
+    closeMenu();
+    return;
+  }
+  menuFor = { user: view.items[index], button };
+  labelMenu(menuFor.user);
+  button.setAttribute("aria-expanded", "true");
+  placeMenu();
 }
 
 function closeMenu({ restoreFocus = false } = {}) {
