@@ -156,6 +156,9 @@ def test_upgrade_indexes_existing_messages_for_search(empty_db: str) -> None:
         ]:
             counted = text(f"SELECT count(*) FROM {table}")  # noqa: S608 (names listed above)
             assert conn.execute(counted).scalar() == count
+        # 0007: existing accounts become enabled users; nobody is an admin until one is made.
+        accounts = conn.execute(text("SELECT role, disabled_at FROM users")).all()
+        assert [tuple(a) for a in accounts] == [("user", None), ("user", None)]
     with Session(engine) as session:
         hits, _ = search_messages(session, user_id=1, raw_query="bahia", limit=10, offset=0)
         assert [h.snippet for h in hits] == ["Uma viagem à Bahia, escrita por u1"]
