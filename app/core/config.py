@@ -315,7 +315,8 @@ def closest_setting(name: str, known: Iterable[str]) -> str | None:
 
 
 # What systemd itself puts in a service's environment (systemd.exec(5), "Environment
-# Variables in Spawned Processes"), and the locale variables it passes on. Under systemd,
+# Variables in Spawned Processes"), the locale variables it passes on, and what gunicorn
+# sets for itself. Under systemd,
 # every other variable of the service came from its unit: Environment= or EnvironmentFile=.
 SYSTEMD_SPAWN_VARIABLES = frozenset(
     {
@@ -329,6 +330,8 @@ SYSTEMD_SPAWN_VARIABLES = frozenset(
         "MONITOR_EXIT_CODE", "MONITOR_EXIT_STATUS", "MONITOR_INVOCATION_ID", "MONITOR_UNIT",
         "TRIGGER_UNIT", "TRIGGER_PATH", "TRIGGER_TIMER_REALTIME_USEC",
         "TRIGGER_TIMER_MONOTONIC_USEC", "PWD",
+        # Set by gunicorn in its own process (its workers inherit it).
+        "SERVER_SOFTWARE",
     }
 )  # fmt: skip
 

@@ -224,6 +224,8 @@ def deployment(
                 "chatbot_release_local_dir": str(work / "releases"),
                 "chatbot_gemini_api_key": "fake-key-for-tests",
                 "chatbot_gemini_base_url": gemini.url,
+                # Production's default is invite-only; the tests sign people up as they go.
+                "chatbot_signup_policy": "open",
                 # The redeploy test keeps one user chatting for a while, and every test logs
                 # in from the same address: only nginx's own limits stay in force.
                 "chatbot_env_extra": {

@@ -245,6 +245,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                     "chatbot_lb_unhealthy_threshold": FALL,
                     "chatbot_lb_healthy_threshold": RISE,
                     "chatbot_drain_timeout": 30,
+                    # Production's default is invite-only; the load signs people up.
+                    "chatbot_signup_policy": "open",
                     # HAProxy connects from this machine's end of each host's veth.
                     "nginx_chatbot_trusted_proxies": [f"{a.host_side_address}/32" for a in apps],
                     "chatbot_env_extra": {
