@@ -45,7 +45,7 @@ serve-prod: migrate ## Serve with gunicorn + uvicorn workers, as in production
 # default the deploy suite (much of it waiting on its test host's apt, pip and SSH) beside the
 # others one after another. Each suite's output is printed whole when it ends; every suite runs
 # even if another fails. TEST_JOBS=1 runs them all in turn. See docs/decisions.md ("make test").
-TEST_SUITES := test-deploy test-multihost test-app test-pg test-js test-e2e test-provision
+TEST_SUITES := test-deploy test-app test-pg test-e2e test-provision test-js test-multihost
 TEST_JOBS ?= 2
 
 # testhost-deps runs here, before the suites: in the parallel make (-o: taken as done) its quick

@@ -53,6 +53,9 @@ PG_LOG = "/var/log/postgresql/postgresql-15-main.log"
 # The balancer's health check; the playbook is told the same (chatbot_lb_*).
 CHECK_INTERVAL, FALL, RISE = 1, 2, 2
 CLIENTS = 4
+# A turn cut by the loss of its host holds its conversation until that host's worker stops
+# (its power-off: up to scripts/testhost's 30 s) or the turn's lease lapses (30 s after).
+LOST_TURN_WAIT = 90.0
 # scripts/testhost's slots. A host that is powered off takes its veth and its /30 route with it:
 # without this route, packets still sent to its address (the balancer's, before its health
 # check notices) would follow the default route off this machine.
@@ -299,11 +302,18 @@ class ChatClient:
     served_by: Counter[str] = field(default_factory=Counter)
     timeline: list[tuple[float, str]] = field(default_factory=list)
     requests: int = 0
+    # Losing a host mid-turn: the retried turn finds the conversation still held by the
+    # lost turn (409) until that host's worker stops or its lease lapses. With `patient`,
+    # the client waits that out (at most LOST_TURN_WAIT), as the UI does by re-attaching.
+    patient: bool = False
+    waited_for_lost_turn: list[float] = field(default_factory=list)
 
     def _send(self, http: httpx.Client, method: str, path: str, body: dict | None) -> str | None:
         """The response text of a complete 200, else None (recorded as a failure)."""
         stream = path == "/chat/stream"
-        for attempt in (1, 2):
+        attempt, held_since = 0, None
+        while attempt < 2:
+            attempt += 1
             try:
                 with http.stream(method, path, headers=self.user.headers, json=body) as r:
                     text = r.read().decode()
@@ -315,13 +325,21 @@ class ChatClient:
                 self.served_by[server] += 1
                 self.timeline.append((time.monotonic(), server))
                 if r.status_code == 200 and (not stream or "event: done" in text):
+                    if held_since is not None:
+                        self.waited_for_lost_turn.append(time.monotonic() - held_since)
                     return text
                 outcome = (r.status_code, text[-200:])
+                if r.status_code == 409 and attempt == 2 and self.patient:
+                    held_since = held_since or time.monotonic()
+                    if time.monotonic() - held_since < LOST_TURN_WAIT:
+                        time.sleep(1)
+                        attempt = 1  # the retry is still to come, once it is free
+                        continue
                 # A balancer error or a cut stream is what a reload would retry; an answer
                 # of the app itself (4xx, 500) is final.
                 if r.status_code not in (200, 502, 503, 504):
                     break
-            if attempt == 1:
+            if attempt == 1 and held_since is None:
                 self.retried.append(f"{method} {path}: {outcome}")
         self.failures.append((f"{method} {path}", outcome))
         return None
@@ -347,8 +365,10 @@ class ChatClient:
 class Load:
     """CLIENTS users chatting at once, bounded by turns and seconds, stopped on demand."""
 
-    def __init__(self, cluster: Cluster, tag: str, max_turns: int, seconds: float) -> None:
-        self.clients = [ChatClient(u, cluster.lb.url) for u in cluster.users]
+    def __init__(
+        self, cluster: Cluster, tag: str, max_turns: int, seconds: float, *, patient: bool = False
+    ) -> None:
+        self.clients = [ChatClient(u, cluster.lb.url, patient=patient) for u in cluster.users]
         self.stop = threading.Event()
         self.threads = [
             threading.Thread(target=c.run, args=(self.stop, max_turns, seconds, tag), daemon=True)
@@ -552,7 +572,7 @@ def test_rolling_redeploy_under_load_fails_no_request_and_loses_no_turn(
 
 def test_losing_an_app_host_under_load(cluster: Cluster) -> None:
     survivor, lost = cluster.apps
-    with Load(cluster, "loss", max_turns=2000, seconds=120) as load:
+    with Load(cluster, "loss", max_turns=2000, seconds=120, patient=True) as load:
         time.sleep(3)
         lost_at = time.monotonic()
         lost.down(keep=True)  # power off (systemd stops nginx and gunicorn as it goes)
@@ -561,6 +581,8 @@ def test_losing_an_app_host_under_load(cluster: Cluster) -> None:
         marked_down = time.monotonic()
         time.sleep(5)  # the survivor carries the whole load
     METRICS["loss"] = load.summary()
+    waits = [w for c in load.clients for w in c.waited_for_lost_turn]
+    METRICS["loss_waited_for_lost_turns_seconds"] = [round(w, 1) for w in waits]
     assert load.failures == [], f"failed after one retry: {load.failures[:10]}"
     assert_every_turn_saved(cluster, load)
     after = [s for c in load.clients for t, s in c.timeline if t > marked_down]
