@@ -41,7 +41,8 @@ run: migrate ## Serve UI + API on http://127.0.0.1:8000 (development mode, SQLit
 serve-prod: migrate ## Serve with gunicorn + uvicorn workers, as in production
 	$(VENV)/bin/gunicorn -c app/gunicorn_conf.py 'app.main:create_app()' --bind $(HOST):$(PORT)
 
-# The suites `make test` runs once the linters pass, TEST_JOBS at a time, longest first: by
+# The suites `make test` runs once the linters pass, TEST_JOBS at a time, longest first (the
+# multi-host suite last, so that it never runs beside the deploy suite): by
 # default the deploy suite (much of it waiting on its test host's apt, pip and SSH) beside the
 # others one after another. Each suite's output is printed whole when it ends; every suite runs
 # even if another fails. TEST_JOBS=1 runs them all in turn. See docs/decisions.md ("make test").
