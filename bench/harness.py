@@ -143,6 +143,8 @@ def gunicorn_app(
         "DAILY_MESSAGE_QUOTA": "1000000",
         "LOGIN_RATE_PER_MINUTE": "1000000",
         "REGISTER_RATE_PER_HOUR": "1000000",
+        # Production's default is invite-only; the load signs its users up.
+        "SIGNUP_POLICY": "open",
         "WEB_CONCURRENCY": str(workers),
         **env_overrides,
     }
