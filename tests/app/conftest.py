@@ -24,6 +24,7 @@ from app.manage import migrate
 from tests.fakes.fake_gemini import FakeGemini, FakeGeminiServer
 from tests.fakes.threaded_server import ThreadedServer
 from tests.helpers.accounts import Account, register_and_login
+from tests.helpers.admin import promote
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 TABLES = (
@@ -239,23 +240,6 @@ def live_factory(fake: FakeGemini) -> Iterator[Callable[[FastAPI], ThreadedServe
     yield start
     for server in servers:
         server.stop()
-
-
-def promote(settings: Settings, username: str, role: str = "admin") -> None:
-    """Give an account a role straight in the database (as create-admin would)."""
-    from sqlalchemy import update
-
-    from app.core.db import make_engine, make_session_factory, write_transaction
-    from app.models import User
-
-    engine = make_engine(settings)
-    try:
-        with write_transaction(make_session_factory(engine)) as session:
-            session.execute(
-                update(User).where(User.username_key == username.lower()).values(role=role)
-            )
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from sqlalchemy import select, update
 from app.core.db import write_transaction
 from app.main import create_app
 from app.models import Invite, utcnow
-from tests.app.conftest import promote
 from tests.helpers.accounts import Account, login, register, registration
+from tests.helpers.admin import promote
 
 INVALID = {"detail": "This invite is invalid, expired or used up"}
 
