@@ -20,21 +20,12 @@ def usage_for_users(session: Session, user_ids: Sequence[int]) -> dict[int, tupl
     return {uid: (t.messages, t.tokens) for uid, t in totals.items()}
 
 
-def account_extras(session: Session, users: Sequence[User]) -> dict[int, tuple[bool, int | None]]:
-    """{user id: (TOTP enabled, monthly token quota override or None)}: both are columns of
-    the rows already read, so `session` is unused (kept so callers need not know)."""
-    del session
-    return {u.id: (u.totp_enabled, u.monthly_token_quota) for u in users}
-
-
 def user_views(session: Session, users: Sequence[User]) -> list[AdminUserOut]:
     """The admin's view of each account, in the order given."""
     usage_by_id = usage_for_users(session, [u.id for u in users])
-    extras = account_extras(session, users)
     views = []
     for user in users:
         messages, tokens = usage_by_id.get(user.id, (0, 0))
-        totp, quota = extras.get(user.id, (False, None))
         views.append(
             AdminUserOut(
                 id=user.id,
@@ -44,10 +35,10 @@ def user_views(session: Session, users: Sequence[User]) -> list[AdminUserOut]:
                 created_at=user.created_at,
                 last_active_at=user.last_active_at,
                 disabled=user.disabled_at is not None,
-                totp_enabled=totp,
+                totp_enabled=user.totp_enabled,
                 messages_month=messages,
                 tokens_month=tokens,
-                monthly_quota=quota,
+                monthly_quota=user.monthly_token_quota,
             )
         )
     return views
