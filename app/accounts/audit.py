@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, delete, func, select
@@ -40,6 +41,14 @@ TOTP_DISABLED = "totp_disabled"
 ADMIN_QUOTA_CHANGED = "admin.quota_changed"
 
 MAX_USER_AGENT = 300
+
+
+@dataclass(frozen=True)
+class Client:
+    """Who is asking: the client's address and user agent, for throttling and the audit log."""
+
+    ip: str | None = None
+    user_agent: str | None = None
 
 
 def record(

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import crud
 from app.accounts import audit, totp
+from app.accounts.audit import Client
 from app.admin import invites
 from app.admin import settings as admin_settings
 from app.admin.tokens import MAX_TOKEN_CHARS, hash_token
@@ -122,14 +123,6 @@ TOTP_INVALID = "Invalid two-factor code"
 # The audit log gets one "throttled" event per throttled subject per minute, however hard
 # it is hammered: every refused attempt would otherwise be a row.
 THROTTLED_AUDIT = ratelimit.Limit("audit-throttled", 1, 60)
-
-
-@dataclass(frozen=True)
-class Client:
-    """Who is asking: the client's address and user agent, for throttling and the audit log."""
-
-    ip: str | None = None
-    user_agent: str | None = None
 
 
 @dataclass(frozen=True)

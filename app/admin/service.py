@@ -5,7 +5,6 @@ event in it, so the change and its record commit together. The routes
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, or_, select
@@ -28,14 +27,6 @@ class AdminError(Exception):
         super().__init__(detail)
         self.status = status
         self.detail = detail
-
-
-@dataclass(frozen=True)
-class RequestInfo:
-    """Where an action came from, for its audit event."""
-
-    ip: str | None = None
-    user_agent: str | None = None
 
 
 def _escape_like(text: str) -> str:
@@ -82,7 +73,7 @@ def _keep_an_admin(session: Session, target: User) -> None:
         raise AdminError(409, LAST_ADMIN)
 
 
-def _record(session: Session, event: str, actor: User, target: User, info: RequestInfo) -> None:
+def _record(session: Session, event: str, actor: User, target: User, info: audit.Client) -> None:
     audit.record(session, event, actor=actor, target=target, ip=info.ip, user_agent=info.user_agent)
 
 
@@ -93,7 +84,7 @@ def update_user(
     *,
     role: str | None,
     disabled: bool | None,
-    info: RequestInfo,
+    info: audit.Client,
 ) -> User:
     """Change the role and/or the disabled mark; a no-op change records nothing.
     Disabling ends every sign-in of the account (its refresh tokens are revoked; its access
@@ -127,7 +118,7 @@ def update_user(
     return user
 
 
-def delete_user(session: Session, actor: User, user_id: int, *, info: RequestInfo) -> None:
+def delete_user(session: Session, actor: User, user_id: int, *, info: audit.Client) -> None:
     """The account and everything of it (as DELETE /me does)."""
     user = _target(session, user_id)
     _keep_an_admin(session, user)
@@ -144,7 +135,7 @@ def delete_user(session: Session, actor: User, user_id: int, *, info: RequestInf
 
 
 def create_password_reset(
-    session: Session, actor: User, user_id: int, *, info: RequestInfo
+    session: Session, actor: User, user_id: int, *, info: audit.Client
 ) -> tuple[str, datetime]:
     """A one-time reset link's token and expiry (24 h). It replaces any earlier unused link
     of the account: only the newest one works."""

@@ -11,6 +11,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import crud
+from app.accounts.audit import Client
 from app.accounts.service import AccountService
 from app.admin import settings as site_limits
 from app.chat.turns import TurnService
@@ -116,6 +117,11 @@ def get_admin(user: CurrentUser, state: StateDep) -> User:
 
 
 AdminUser = Annotated[User, Depends(get_admin)]
+
+
+def request_client(request: Request, settings: Settings) -> Client:
+    """Who sent `request`: its address (client_ip) and user agent, for limits and the audit."""
+    return Client(client_ip(request, settings), request.headers.get("user-agent"))
 
 
 def client_ip(request: Request, settings: Settings) -> str:

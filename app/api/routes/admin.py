@@ -28,8 +28,8 @@ from app.admin.schemas import (
     SiteSettingsOut,
     SiteSettingsPatch,
 )
-from app.admin.service import AdminError, RequestInfo
-from app.api.deps import AdminUser, Responses, StateDep, client_ip
+from app.admin.service import AdminError
+from app.api.deps import AdminUser, Responses, StateDep, request_client
 from app.core.db import write_transaction
 from app.models import Invite
 from app.schemas import ErrorOut, Text
@@ -49,12 +49,6 @@ ERR_409: Responses = {409: {"model": ErrorOut, "description": "The last admin"}}
 UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Limit = Annotated[int, Query(ge=1, le=100)]
 Offset = Annotated[int, Query(ge=0, le=10**9)]
-
-
-def _info(request: Request, state: StateDep) -> RequestInfo:
-    return RequestInfo(
-        ip=client_ip(request, state.settings), user_agent=request.headers.get("user-agent")
-    )
 
 
 def _origin(request: Request) -> str:
@@ -101,7 +95,7 @@ def update_user(
             user_id,
             role=body.role,
             disabled=body.disabled,
-            info=_info(request, state),
+            info=request_client(request, state.settings),
         )
         return usage_view.user_views(session, [user])[0]
 
@@ -112,7 +106,7 @@ def update_user(
 def delete_user(user_id: UserId, admin: AdminUser, state: StateDep, request: Request) -> Response:
     """Delete the account and all its conversations."""
     with _admin_errors(), write_transaction(state.session_factory) as session:
-        service.delete_user(session, admin, user_id, info=_info(request, state))
+        service.delete_user(session, admin, user_id, info=request_client(request, state.settings))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -126,7 +120,7 @@ def password_reset_link(
     yourself. A newer link replaces an unused older one."""
     with _admin_errors(), write_transaction(state.session_factory) as session:
         token, expires_at = service.create_password_reset(
-            session, admin, user_id, info=_info(request, state)
+            session, admin, user_id, info=request_client(request, state.settings)
         )
     return PasswordResetLinkOut(url=f"{_origin(request)}/#/reset/{token}", expires_at=expires_at)
 
@@ -162,7 +156,7 @@ def create_invite(
 ) -> InviteCreatedOut:
     """A sign-up link for `max_uses` accounts within `expires_in_hours`. Its URL (with the
     token) is shown only in this answer."""
-    info = _info(request, state)
+    info = request_client(request, state.settings)
     with write_transaction(state.session_factory) as session:
         invite, token = invites.create(
             session,
@@ -199,7 +193,7 @@ def revoke_invite(
     request: Request,
 ) -> Response:
     """Revoke an invite: its link stops working; it stays in the list as revoked."""
-    info = _info(request, state)
+    info = request_client(request, state.settings)
     with write_transaction(state.session_factory) as session:
         invite = invites.get(session, invite_id)
         if invite is None:
@@ -242,7 +236,7 @@ def patch_settings(
     changes = {key: getattr(body, key) for key in body.model_fields_set}
     if changes.get("require_admin_totp") is True and not admin.totp_enabled:
         raise HTTPException(status.HTTP_409_CONFLICT, TOTP_FIRST)
-    info = _info(request, state)
+    info = request_client(request, state.settings)
     with write_transaction(state.session_factory) as session:
         after, changed = admin_settings.change(session, state.settings, changes, by=admin.username)
         if changed:

@@ -11,8 +11,15 @@ from fastapi import APIRouter, Cookie, HTTPException, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from app.accounts.export import export_json
-from app.accounts.service import AccountError, Client, SignIn
-from app.api.deps import CurrentUser, Responses, StateDep, admin_must_enrol, client_ip
+from app.accounts.service import AccountError, SignIn
+from app.api.deps import (
+    CurrentUser,
+    Responses,
+    StateDep,
+    admin_must_enrol,
+    client_ip,
+    request_client,
+)
 from app.api.login_body import LOGIN_OPENAPI, LoginBody
 from app.core.config import Settings
 from app.schemas import (
@@ -55,10 +62,6 @@ def _http_error(exc: AccountError) -> HTTPException:
     if exc.bearer_challenge:
         headers["WWW-Authenticate"] = "Bearer"
     return HTTPException(exc.status, exc.detail, headers=headers or None)
-
-
-def _client(request: Request, settings: Settings) -> Client:
-    return Client(client_ip(request, settings), request.headers.get("user-agent"))
 
 
 def _token_out(response: Response, settings: Settings, sign_in: SignIn) -> TokenOut:
@@ -128,7 +131,7 @@ async def register(body: RegisterIn, request: Request, state: StateDep) -> UserO
 )
 async def login(body: LoginBody, request: Request, response: Response, state: StateDep) -> TokenOut:
     try:
-        client = _client(request, state.settings)
+        client = request_client(request, state.settings)
         sign_in = await state.accounts.login(
             login=body.username,
             password=body.password,
@@ -151,7 +154,9 @@ async def refresh(
     """Rotate the refresh cookie and get a new access token. Presenting an already-rotated
     token (outside a short grace) ends that sign-in everywhere: it was stolen."""
     try:
-        sign_in = await state.accounts.refresh(refresh_token, _client(request, state.settings))
+        sign_in = await state.accounts.refresh(
+            refresh_token, request_client(request, state.settings)
+        )
     except AccountError as exc:
         raise _http_error(exc) from exc
     return _token_out(response, state.settings, sign_in)
@@ -206,7 +211,7 @@ async def change_password(
             user,
             current=body.current_password,
             new=body.new_password,
-            client=_client(request, state.settings),
+            client=request_client(request, state.settings),
         )
     except AccountError as exc:
         raise _http_error(exc) from exc
@@ -220,7 +225,7 @@ async def delete_account(
     """Delete the account and every conversation, message and sign-in of it."""
     try:
         await state.accounts.delete_account(
-            user, password=body.password, client=_client(request, state.settings)
+            user, password=body.password, client=request_client(request, state.settings)
         )
     except AccountError as exc:
         raise _http_error(exc) from exc
@@ -254,7 +259,7 @@ async def totp_enable(
     holds 10 one-time recovery codes, shown only here."""
     try:
         codes = await state.accounts.totp_enable(
-            user, code=body.code, client=_client(request, state.settings)
+            user, code=body.code, client=request_client(request, state.settings)
         )
     except AccountError as exc:
         raise _http_error(exc) from exc
@@ -268,7 +273,10 @@ async def totp_disable(
     """Turn two-factor sign-in off: the password and a current (or recovery) code."""
     try:
         await state.accounts.totp_disable(
-            user, password=body.password, code=body.code, client=_client(request, state.settings)
+            user,
+            password=body.password,
+            code=body.code,
+            client=request_client(request, state.settings),
         )
     except AccountError as exc:
         raise _http_error(exc) from exc

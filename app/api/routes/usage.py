@@ -14,7 +14,7 @@ from app.accounts import audit
 from app.admin import settings as site_limits
 from app.admin import usage_view
 from app.admin.schemas import AdminUserOut, TokenCount
-from app.api.deps import AdminUser, CurrentUser, Responses, SessionDep, StateDep, client_ip
+from app.api.deps import AdminUser, CurrentUser, Responses, SessionDep, StateDep, request_client
 from app.chat import usage
 from app.core.db import write_transaction
 from app.models import Conversation, User, utcnow
@@ -167,14 +167,15 @@ def set_quota(
             raise HTTPException(404, "User not found")
         before = user.monthly_token_quota
         if before != body.monthly_tokens:
+            client = request_client(request, state.settings)
             user.monthly_token_quota = body.monthly_tokens
             audit.record(
                 session,
                 audit.ADMIN_QUOTA_CHANGED,
                 actor=admin,
                 target=user,
-                ip=client_ip(request, state.settings),
-                user_agent=request.headers.get("user-agent"),
+                ip=client.ip,
+                user_agent=client.user_agent,
                 details={"from": before, "to": body.monthly_tokens},
             )
         session.flush()
