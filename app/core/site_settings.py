@@ -33,10 +33,10 @@ def put(session: Session, key: str, value: Any, *, by: str | None = None) -> Non
     if value is None:
         session.execute(delete(SiteSetting).where(SiteSetting.key == key))
         return
-    row = {"key": key, "value": json.dumps(value, ensure_ascii=False), "updated_at": utcnow()}
-    row["updated_by"] = by
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(SiteSetting).values(**row)
+    statement = insert(SiteSetting).values(
+        key=key, value=json.dumps(value, ensure_ascii=False), updated_at=utcnow(), updated_by=by
+    )
     session.execute(
         statement.on_conflict_do_update(
             index_elements=[SiteSetting.key],
