@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -100,8 +101,6 @@ def gunicorn(database_url: str, gemini_url: str, tmp: Path, **env: str) -> Itera
 
 
 def _free_port() -> int:
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -215,6 +214,27 @@ def test_a_killed_worker_frees_the_conversation_within_the_ttl(
                 "/chat", headers=account, json={"conversationId": conv, "regenerate": True}
             )
             assert r.json() == {"answer": "regenerated"}
+
+
+def test_a_connection_accepted_before_a_stop_gets_its_answer(
+    database_url, gemini_server, tmp_path
+) -> None:
+    """nginx opens a connection per request and sends the request with it. One the worker
+    accepted just before SIGTERM, whose request it had not read yet, is answered: uvicorn
+    alone closed it unanswered, and nginx said 502 (seen once in the redeploy-under-load
+    test)."""
+    with gunicorn(database_url, gemini_server.url, tmp_path) as app:
+        port = int(app["url"].rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            time.sleep(0.5)  # accepted: the worker's loop takes connections at once
+            app["proc"].send_signal(signal.SIGTERM)
+            time.sleep(0.5)  # the worker is shutting down (uvicorn looks every 0.1 s)
+            conn.sendall(b"GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            reply = b""
+            while chunk := conn.recv(65536):
+                reply += chunk
+        assert reply.startswith(b"HTTP/1.1 200"), reply
+        assert app["proc"].wait(20) == 0
 
 
 @pytest.mark.parametrize(
