@@ -28,6 +28,7 @@ from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import crud
+from app.chat import usage as usage_counters
 from app.chat.chain import classify, usage_of
 from app.chat.history import Memory, Window, after_summary, newest_summary_on, select_window
 from app.core.config import Settings
@@ -316,12 +317,27 @@ class Summariser:
         text: str,
         usage: Usage | None,
     ) -> datetime | None:
-        """Insert the new summary and renew the lease, in one transaction; the renewed
-        lease, or None if it was no longer ours (then nothing is stored)."""
+        """Insert the new summary, count its tokens and renew the lease, in one
+        transaction; the renewed lease, or None if it was no longer ours (then nothing is
+        stored)."""
         with write_transaction(self.factory) as session:
             renewed = self._renew_in(session, conversation_id, lease, self.lease_ttl)
             if renewed is None:
                 return None
+            if usage is not None:
+                # A summary is spent on its conversation's owner: its tokens count for the
+                # account's day and the site's (so for the budgets), but it is no answer.
+                owner = session.scalar(
+                    select(Conversation.user_id).where(Conversation.id == conversation_id)
+                )
+                if owner is not None:
+                    usage_counters.count(
+                        session,
+                        user_id=owner,
+                        input_tokens=usage.input_tokens,
+                        output_tokens=usage.output_tokens,
+                        messages=0,
+                    )
             session.execute(
                 insert(Summary).values(
                     conversation_id=conversation_id,

@@ -10,12 +10,14 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app import crud
+from app.chat import usage
 from app.chat.history import SUMMARY_FRAME, Window
 from app.chat.llm import build_chat_model
 from app.chat.summary import SUMMARY_INSTRUCTIONS, Summariser, bounded, plan_job
@@ -157,6 +159,26 @@ def test_summary_is_written_after_enough_turns_and_then_sent(
     assert sent.texts == ["q3", "Echo: q3", "q4", "Echo: q4", "q5"]
     # One turn later nothing new is folded yet (2 messages wait outside the window).
     assert len(fake.summary_requests) == 1
+
+
+def test_a_summarys_tokens_count_for_its_owner_and_the_site_but_not_as_an_answer(
+    small: TestClient, fake: FakeGemini
+) -> None:
+    user = register_and_login(small, "uma")
+    conv = new_conversation(small, user)
+    for i in range(1, 5):
+        turn(small, user, conv, f"q{i}")
+    [row] = summaries(small, conv)
+    answers = [m for m in messages_of(small, user, conv) if m["role"] == "ai"]
+    tokens_in = sum(a["input_tokens"] for a in answers) + row.input_tokens
+    tokens_out = sum(a["output_tokens"] for a in answers) + row.output_tokens
+    r = small.get("/me/usage", headers=user.headers)
+    assert r.status_code == 200, r.text
+    day = r.json()["day"]
+    assert day == {"input_tokens": tokens_in, "output_tokens": tokens_out, "messages": 4}
+    with small.app.state.services.session_factory() as session:
+        site = usage.site_totals(session, date.min, date.max)
+    assert (site.input_tokens, site.output_tokens, site.messages) == (tokens_in, tokens_out, 4)
 
 
 def test_a_fact_from_turn_one_reaches_the_model_at_turn_40(
