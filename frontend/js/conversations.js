@@ -94,6 +94,40 @@ export async function loadMessages(id = state.activeId) {
   }
 }
 
+let refreshing = null;
+
+/**
+ * The tab is shown again: read the list and the open branch again, quietly (no loading
+ * state; a failure keeps what is on screen), so what another tab or device did meanwhile
+ * shows without a reload. An answer still being written there is then followed here (the
+ * chat view follows any answer it is shown streaming). One refresh at a time.
+ */
+export function refreshShown() {
+  refreshing ??= refreshNow().finally(() => {
+    refreshing = null;
+  });
+  return refreshing;
+}
+
+async function refreshNow() {
+  await loadConversations().catch(() => {});
+  const id = state.activeId;
+  if (!id || state.streaming || state.messagesStatus !== "ready") return;
+  const shown = state.messages;
+  let messages;
+  try {
+    messages = await api.listMessages(id);
+  } catch (err) {
+    // Deleted elsewhere: leave it as an open does (loadMessages says so); else keep the screen.
+    if (err.status === 404 && state.activeId === id) await loadMessages(id);
+    return;
+  }
+  const unchanged = JSON.stringify(messages) === JSON.stringify(shown);
+  if (!unchanged && state.activeId === id && !state.streaming && state.messages === shown) {
+    set({ messages });
+  }
+}
+
 /** Rename at once on screen; put the old title back if the server refuses. */
 export async function renameConversation(id, title) {
   const before = state.conversations.find((c) => c.id === id);

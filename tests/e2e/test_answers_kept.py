@@ -116,6 +116,53 @@ def test_a_second_tab_sees_the_answer_another_tab_receives(new_context, app_serv
     assert log.unexpected_errors() == []
 
 
+def test_a_tab_already_open_catches_up_when_it_is_shown_again(
+    new_context, app_server, gemini, unique
+):
+    """Both tabs are open on one conversation; the question is asked in the first. The
+    second shows it once it is looked at again (focus), still streaming, then whole; and a
+    conversation started in the first appears in its list."""
+    context = new_context()
+    first = context.new_page()
+    log = watch(first, PageLog())
+    open_app(first, app_server.url)
+    register(first, unique("catchup"))
+    send(first, "Before the second tab")
+    expect(first.locator(".message.ai .bubble")).to_have_text(["Echo: Before the second tab"])
+    answered(first)
+
+    second = context.new_page()
+    watch(second, log)
+    second.goto(first.url)
+    second.wait_for_selector("body.ready")
+    expect(second.locator(".message.user")).to_have_count(1)
+
+    gemini.fake.push(Behavior(text=SLOW, chunk_delay=0.15))
+    send(first, "Asked in the first tab")
+    expect(first.locator(".message.ai .bubble").last).to_contain_text("token2")
+    expect(second.locator(".message.user")).to_have_count(1)  # nothing tells it yet
+
+    second.evaluate("window.dispatchEvent(new Event('focus'))")
+    expect(second.locator(".message.user")).to_have_text(
+        ["Before the second tab", "Asked in the first tab"]
+    )
+    expect(second.locator(".message.ai.streaming")).to_be_visible()
+    expect(second.locator(".message.ai .bubble").last).to_have_text(SLOW, timeout=20_000)
+    answered(second)
+    answered(first)
+
+    first.get_by_role("button", name="New chat").click()
+    expect(first.locator(".message")).to_have_count(0)  # on the new chat's screen
+    send(first, "A second conversation")
+    expect(first.locator(".message.ai .bubble")).to_have_text(["Echo: A second conversation"])
+    expect(second.locator(".conversation")).to_have_count(1)
+    second.evaluate("window.dispatchEvent(new Event('focus'))")
+    expect(second.locator(".conversation")).to_have_count(2)
+    # The second tab stays on its conversation, unchanged by the refresh.
+    expect(second.locator(".message.user")).to_have_count(2)
+    assert log.unexpected_errors() == []
+
+
 def _cut_after_first_token(app_url: str):
     """A route for POST /chat/stream that passes the real stream through until its first
     token, then ends it, as a dropped connection does. The server is left writing."""

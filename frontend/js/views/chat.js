@@ -23,7 +23,7 @@ import { $, h, icon, toast } from "../dom.js";
 import { describe, describeChat } from "../errors.js";
 import { renderMarkdown } from "../markdown.js";
 import { copyText } from "../clipboard.js";
-import { loadMessages, newChat } from "../conversations.js";
+import { loadMessages, newChat, refreshShown } from "../conversations.js";
 import { displayTitle } from "../titles.js";
 import { fullDateTime } from "../dates.js";
 import { DEFAULT_MAX_CHARS, measure } from "../limits.js";
@@ -743,6 +743,13 @@ export function initChatView() {
   on("logout", () => {
     if (state.user) clearDrafts(state.user.user_id);
   });
+  // Back to this tab (or window): what other tabs and devices did meanwhile shows without a
+  // reload. Not while a question is being edited: the editor would be drawn away.
+  const refreshIfShown = () => {
+    if (document.visibilityState === "visible" && state.user && editingId === null) refreshShown();
+  };
+  document.addEventListener("visibilitychange", refreshIfShown);
+  window.addEventListener("focus", refreshIfShown);
   subscribe(["messages", "streaming", "messagesStatus"], renderMessages);
   // After renderMessages (subscribed first), so the message's node is on screen.
   subscribe(["messages", "focusMessageId"], focusFoundMessage);
