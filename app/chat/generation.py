@@ -80,6 +80,9 @@ class Generation:
     # -- the task --------------------------------------------------------------------------
     async def run(self) -> None:
         self.task = asyncio.current_task()
+        if self.service.past_grace:  # started after the shutdown's grace period
+            await self._end("interrupted", TurnError(503, "The server is restarting"))
+            return
         self._heartbeat = asyncio.create_task(self._keep_lease())
         stream = self.service.chain.astream(
             self.plan.system_prompt, self.plan.history, self.plan.input_text

@@ -80,6 +80,8 @@ class TurnService:
         # garbage-collected while no request awaits them, and drained at shutdown.
         self.running: set[asyncio.Task[None]] = set()
         self._shutdown: asyncio.TimerHandle | None = None
+        # The shutdown's grace period is over: a turn starting now is interrupted at once.
+        self.past_grace = False
 
     # -- before the model ----------------------------------------------------------------
     async def prepare(
@@ -208,8 +210,9 @@ class TurnService:
         self.running.add(task)
         task.add_done_callback(self.running.discard)
         task.add_done_callback(_log_failure)
-        if self._shutdown is not None:  # started during shutdown: no grace beyond the rest
-            task.cancel()
+        # Started during a shutdown (a request accepted just before it): the grace period's
+        # end cancels it with the others. Not cancelled here: a task cancelled before its
+        # first step never runs its body, which alone can answer and release the lease.
         return generation
 
     # -- shutdown ------------------------------------------------------------------------
@@ -223,6 +226,7 @@ class TurnService:
                 log.info("shutdown: waiting for %d answer(s) being written", len(self.running))
 
     def _cancel_all(self) -> None:
+        self.past_grace = True
         for task in self.running:
             task.cancel()
 

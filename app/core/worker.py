@@ -46,7 +46,7 @@ class _Server(Server):
         """Until every open connection has begun a request (or the wait is over). Polled:
         uvicorn signals nothing when a connection's request starts."""
         for _ in range(int(FIRST_REQUEST_WAIT_SECONDS / 0.01)):
-            if not any(
+            if self.force_exit or not any(
                 # `cycle` is uvicorn's request in progress on an HTTP connection (httptools
                 # and h11 alike): None until a first request's headers are read.
                 getattr(connection, "cycle", False) is None

@@ -5,6 +5,8 @@ gunicorn processes, killed and stopped mid-stream."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import secrets
 import signal
@@ -216,25 +218,62 @@ def test_a_killed_worker_frees_the_conversation_within_the_ttl(
             assert r.json() == {"answer": "regenerated"}
 
 
-def test_a_connection_accepted_before_a_stop_gets_its_answer(
+def test_a_turn_on_a_connection_accepted_before_a_stop_is_answered(
     database_url, gemini_server, tmp_path
 ) -> None:
-    """nginx opens a connection per request and sends the request with it. One the worker
-    accepted just before SIGTERM, whose request it had not read yet, is answered: uvicorn
-    alone closed it unanswered, and nginx said 502 (seen once in the redeploy-under-load
-    test)."""
+    """nginx opens a connection per request and sends the request with it. A turn on one the
+    worker accepted just before SIGTERM, whose request it had not read yet, is answered and
+    stored: uvicorn alone closed the connection unanswered (nginx said 502, once in the
+    redeploy-under-load test), and a turn starting during a shutdown hung until the stop's
+    timeout with its conversation locked."""
     with gunicorn(database_url, gemini_server.url, tmp_path) as app:
+        with httpx.Client(base_url=app["url"], timeout=30) as http:
+            account = http_account(http)
+            conv = http.post("/session", headers=account).json()["sessionId"]
+        body = json.dumps({"conversationId": conv, "message": "just in time"}).encode()
+        request = (
+            f"POST /chat HTTP/1.1\r\nHost: t\r\nAuthorization: {account['Authorization']}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            "Connection: close\r\n\r\n"
+        ).encode() + body
         port = int(app["url"].rsplit(":", 1)[1])
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        with socket.create_connection(("127.0.0.1", port), timeout=20) as conn:
             time.sleep(0.5)  # accepted: the worker's loop takes connections at once
             app["proc"].send_signal(signal.SIGTERM)
+            stopped = time.monotonic()
             time.sleep(0.5)  # the worker is shutting down (uvicorn looks every 0.1 s)
-            conn.sendall(b"GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            conn.sendall(request)
             reply = b""
             while chunk := conn.recv(65536):
                 reply += chunk
         assert reply.startswith(b"HTTP/1.1 200"), reply
+        assert json.loads(reply.split(b"\r\n\r\n", 1)[1]) == {"answer": "Echo: just in time"}
         assert app["proc"].wait(20) == 0
+        assert time.monotonic() - stopped < 10  # not the stop's 28 s timeout
+    assert _busy_until(database_url, conv) is None  # the lease is released
+
+
+def test_a_turn_starting_after_the_grace_period_is_refused_and_frees_the_conversation(
+    settings_factory, fake
+) -> None:
+    settings = settings_factory(shutdown_grace_seconds=0.0)
+    with TestClient(create_app(settings)) as c:
+        account = register_and_login(c, "late")
+        conv = new_conversation(c, account)
+        turns = c.app.state.services.turns
+
+        async def shut_down() -> None:
+            turns.begin_shutdown()
+            await asyncio.sleep(0.05)  # the grace period (0 s) ends
+
+        c.portal.call(shut_down)
+        assert turns.past_grace
+        r = c.post("/chat", headers=account.headers, json={"conversationId": conv, "message": "q"})
+        assert r.status_code == 503, r.text
+        assert r.json() == {"detail": "The server is restarting"}
+        turns.past_grace = False  # a server that is not stopping after all: the lease is free
+        r = c.post("/chat", headers=account.headers, json={"conversationId": conv, "message": "q"})
+        assert r.status_code == 200, r.text
 
 
 @pytest.mark.parametrize(
