@@ -4,11 +4,15 @@ whole site per UTC day, and the budgets checked against them before a turn start
 Counters are rows, not process memory, so every worker and host adds to and reads the same
 numbers: `count` is one `INSERT … ON CONFLICT DO UPDATE` per table, run in the transaction
 that stores the answer's end, so a counted answer is a stored answer and two workers ending
-answers at once both add. A month is the sum of its days (at most 31 indexed rows).
+answers at once both add. A month is the sum of its days (at most 31 indexed rows). A
+running summary's tokens are counted the same way, for its conversation's owner with no
+message, in the transaction that stores it; a summary call whose text is not stored (empty,
+or its lease lost meanwhile) is not counted.
 
 A budget is checked before a turn (`check_budgets`, in the turn's prepare step); the tokens
 of a turn are known only when it ends. So turns already running when a budget runs out
-still finish and are counted: a budget is overshot by at most the turns in flight.
+still finish and are counted: a budget is overshot by at most the turns in flight, and the
+summaries in flight (which follow turns and are not checked themselves).
 """
 
 from __future__ import annotations
@@ -102,8 +106,8 @@ def count(
     messages: int = 1,
     now: datetime | None = None,
 ) -> None:
-    """Add one answer's reported usage to its account's day and the site's day, in the
-    caller's transaction."""
+    """Add one model call's reported usage (an answer's, or a summary's with `messages=0`)
+    to its account's day and the site's day, in the caller's transaction."""
     day = (now or utcnow()).astimezone(UTC).date()
     params = {
         "user_id": user_id,

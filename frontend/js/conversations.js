@@ -98,19 +98,26 @@ let refreshing = null;
 
 /**
  * The tab is shown again: read the list and the open branch again, quietly (no loading
- * state; a failure keeps what is on screen), so what another tab or device did meanwhile
- * shows without a reload. An answer still being written there is then followed here (the
- * chat view follows any answer it is shown streaming). One refresh at a time.
+ * state), so what another tab or device did meanwhile shows without a reload. An answer
+ * still being written there is then followed here (the chat view follows any answer it is
+ * shown streaming). Each part is replaced only if nothing changed it meanwhile here (a
+ * search, a new chat, a turn), and the branch only while `canReplace()` (no edit open). A
+ * failure keeps the screen; a conversation deleted elsewhere is left as an open does.
+ * One refresh at a time.
  */
-export function refreshShown() {
-  refreshing ??= refreshNow().finally(() => {
+export function refreshShown(canReplace = () => true) {
+  refreshing ??= refreshNow(canReplace).finally(() => {
     refreshing = null;
   });
   return refreshing;
 }
 
-async function refreshNow() {
-  await loadConversations().catch(() => {});
+async function refreshNow(canReplace) {
+  const { query, conversations } = state;
+  const page = await api.listConversations(query).catch(() => null);
+  if (page && state.query === query && state.conversations === conversations) {
+    set({ conversations: page.items });
+  }
   const id = state.activeId;
   if (!id || state.streaming || state.messagesStatus !== "ready") return;
   const shown = state.messages;
@@ -118,14 +125,12 @@ async function refreshNow() {
   try {
     messages = await api.listMessages(id);
   } catch (err) {
-    // Deleted elsewhere: leave it as an open does (loadMessages says so); else keep the screen.
     if (err.status === 404 && state.activeId === id) await loadMessages(id);
     return;
   }
   const unchanged = JSON.stringify(messages) === JSON.stringify(shown);
-  if (!unchanged && state.activeId === id && !state.streaming && state.messages === shown) {
-    set({ messages });
-  }
+  const untouched = state.activeId === id && !state.streaming && state.messages === shown;
+  if (!unchanged && untouched && canReplace()) set({ messages });
 }
 
 /** Rename at once on screen; put the old title back if the server refuses. */

@@ -12,6 +12,8 @@
 //   the answer again (GET …/stream) until it ends, retrying while the network is away;
 // - an answer still being written when a conversation opens (a reload, another tab, another
 //   device) is followed the same way;
+// - a tab left open reads the branch again when it is looked at again (focus, visibility),
+//   so what another tab or device did shows, an answer being written there followed too;
 // - a turn refused before any answer (a model error, throttling, no network) stores nothing:
 //   the local messages go, the text goes back into the composer and an error with Retry shows.
 
@@ -744,9 +746,10 @@ export function initChatView() {
     if (state.user) clearDrafts(state.user.user_id);
   });
   // Back to this tab (or window): what other tabs and devices did meanwhile shows without a
-  // reload. Not while a question is being edited: the editor would be drawn away.
+  // reload. Not while a question is being edited (also one opened by the click that focused
+  // the window): the editor would be drawn away.
   const refreshIfShown = () => {
-    if (document.visibilityState === "visible" && state.user && editingId === null) refreshShown();
+    if (document.visibilityState === "visible" && state.user) refreshShown(() => editingId === null);
   };
   document.addEventListener("visibilitychange", refreshIfShown);
   window.addEventListener("focus", refreshIfShown);
