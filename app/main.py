@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -82,14 +81,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             engine.dialect.name,
         )
         await anyio.to_thread.run_sync(_check_schema, schema, engine)
-        expiry = asyncio.create_task(expire_daily(factory, settings.audit_retention_days))
+        stop_expiry = anyio.Event()
+        expiry = asyncio.create_task(
+            expire_daily(factory, settings.audit_retention_days, stop=stop_expiry)
+        )
         try:
             yield
         finally:
-            # Awaited, so a DELETE still running in its thread is done before the engine goes.
-            expiry.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await expiry
+            # Stopped, not cancelled: a cancel returns at once while a DELETE goes on in its
+            # thread, which then hands its connection back to a disposed pool (never closed).
+            stop_expiry.set()
+            await expiry
             # Answers still being written finish (within the grace period) or are saved
             # as interrupted, before the model client and the database go away.
             await app.state.services.turns.drain()

@@ -207,17 +207,24 @@ def test_expiry_keeps_running(tmp_path: Path) -> None:
     from app.core.db import make_engine, make_session_factory
 
     engine = make_engine(Settings(_env_file=None, data_dir=tmp_path))  # never migrated
-    calls = 0
+    ended: list[bool] = []
 
     async def run() -> None:
-        nonlocal calls
-        with anyio.move_on_after(0.5):
-            await expire_daily(make_session_factory(engine), 1, every=0.05)
-            calls += 1  # never: it only ends by cancellation
+        stop = anyio.Event()
+        async with anyio.create_task_group() as tasks:
+
+            async def expire() -> None:
+                await expire_daily(make_session_factory(engine), 1, stop=stop, every=0.05)
+                ended.append(stop.is_set())
+
+            tasks.start_soon(expire)
+            await anyio.sleep(0.5)  # ~10 failed runs: still going
+            assert ended == []
+            stop.set()
+        assert ended == [True]  # it ends when told to, not before
 
     anyio.run(run)
     engine.dispose()
-    assert calls == 0
 
 
 @pytest.mark.parametrize(
