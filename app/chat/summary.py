@@ -326,18 +326,18 @@ class Summariser:
                 return None
             if usage is not None:
                 # A summary is spent on its conversation's owner: its tokens count for the
-                # account's day and the site's (so for the budgets), but it is no answer.
-                owner = session.scalar(
+                # account's day and the site's (so for the budgets), but it is no answer. The
+                # row exists: the lease on it was just renewed, in this transaction.
+                owner = session.execute(
                     select(Conversation.user_id).where(Conversation.id == conversation_id)
+                ).scalar_one()
+                usage_counters.count(
+                    session,
+                    user_id=owner,
+                    input_tokens=usage.input_tokens,
+                    output_tokens=usage.output_tokens,
+                    messages=0,
                 )
-                if owner is not None:
-                    usage_counters.count(
-                        session,
-                        user_id=owner,
-                        input_tokens=usage.input_tokens,
-                        output_tokens=usage.output_tokens,
-                        messages=0,
-                    )
             session.execute(
                 insert(Summary).values(
                     conversation_id=conversation_id,
