@@ -176,6 +176,19 @@ def reference_app(gemini_url: str, workers: int = 4) -> Iterator[App]:
 
 
 @contextlib.contextmanager
+def one_call_app(gemini_url: str, workers: int = 4, mode: str = "sync") -> Iterator[App]:
+    """bench/one_call_server.py (one model call per turn, nothing else) served as the
+    reference is."""
+    data_dir = Path(tempfile.mkdtemp(prefix="chatbot-bench-one-call-"))
+    port = free_port()
+    env = {**os.environ, "GEMINI_BASE_URL": gemini_url, "ONE_CALL_MODE": mode}
+    args = ["-k", "uvicorn_worker.UvicornWorker", "-w", str(workers), "--keep-alive", "5",
+            "bench.one_call_server:app"]  # fmt: skip
+    with _gunicorn(args, port, env, data_dir) as (url, pid):
+        yield App(url=url, master_pid=pid, data_dir=data_dir, env=env)
+
+
+@contextlib.contextmanager
 def _gunicorn(
     args: list[str], port: int, env: dict, data_dir: Path, root: Path = ROOT
 ) -> Iterator[tuple[str, int]]:

@@ -8,7 +8,14 @@ pasted as text into one human message, one model call, two inserts). The load is
 alternate between the two servers so that a noisy neighbour on the shared CPU hits both;
 the figure is the ratio of the median rounds.
 
+In the same rounds it serves bench/one_call_server.py's modes, ceilings: one model call per
+turn through the real client and nothing else, shaped as the reference's call and as ours.
+Their ratios over the reference bound what any server built on that call can reach here.
+The load client is bench/raw_http.py, so that the load generator's own CPU, taken from the
+same two cores, does not flatten the ratios.
+
     python -m bench.throughput_vs_original [--rounds 3] [--users 20] [--turns 10]
+        [--client raw|httpx] [--no-ceiling]
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import statistics
 import time
 from pathlib import Path
@@ -30,52 +38,75 @@ from bench.harness import (
     fake_gemini,
     fake_gemini_pid,
     gunicorn_app,
+    one_call_app,
     reference_app,
     script_fake,
     summary_ms,
 )
+from bench.raw_http import RawClient
 from tests.helpers.accounts import register_and_login
 
 ROUND_SECONDS_CAP = 60
+# bench/one_call_server.py's modes: one model call per turn and nothing else, as the
+# reference makes it (sync, and async) and as ours does (streamed, after a short window).
+CEILINGS = {
+    "one_call_sync": "sync",
+    "one_call_async": "async",
+    "one_call_window_stream": "window_stream",
+    "one_call_window_invoke": "window_invoke",
+}
 
 
 async def round_of_turns(
-    url: str, headers: list[dict], turns: int
+    url: str, headers: list[dict], turns: int, client_kind: str = "raw"
 ) -> tuple[list[float], dict[int, int], float]:
     """Every user opens a fresh conversation and sends `turns` messages, one after the other,
-    all users at once. Bounded by count and by ROUND_SECONDS_CAP."""
+    all users at once. Bounded by count and by ROUND_SECONDS_CAP. A connection per request,
+    as nginx opens to the app: with long-lived keep-alive connections one gunicorn worker
+    ends up holding most clients and the rest idle."""
     latencies: list[float] = []
     errors: dict[int, int] = {}
     deadline = time.monotonic() + ROUND_SECONDS_CAP
-    # A connection per request, as nginx opens to the app: with long-lived keep-alive
-    # connections one gunicorn worker ends up holding most clients and the rest idle.
-    limits = httpx.Limits(max_connections=len(headers))
-    async with httpx.AsyncClient(
-        base_url=url, timeout=120, limits=limits, headers={"Connection": "close"}
-    ) as client:
+    async with contextlib.AsyncExitStack() as stack:
+        if client_kind == "raw":
+            raw = RawClient(url)
+            post = raw.post
+        else:
+            client = await stack.enter_async_context(
+                httpx.AsyncClient(
+                    base_url=url,
+                    timeout=120,
+                    limits=httpx.Limits(max_connections=len(headers)),
+                    headers={"Connection": "close"},
+                )
+            )
+
+            async def post(path: str, h: dict, body: object = None) -> tuple[int, bytes]:
+                r = await client.post(path, headers=h, json=body)
+                return r.status_code, r.content
 
         async def user(h: dict) -> None:
             # The reference's rollback-journal SQLite can answer "database is locked" (a
             # 500) when a write waits more than 5 s: counted, and tried again, thrice.
             for _ in range(3):
-                r = await client.post("/session", headers=h)
-                if r.is_success:
+                code, body = await post("/session", h)
+                if 200 <= code < 300:
                     break
-                errors[r.status_code] = errors.get(r.status_code, 0) + 1
+                errors[code] = errors.get(code, 0) + 1
             else:
                 return
-            conv = r.json()["sessionId"]
+            conv = json.loads(body)["sessionId"]
             for n in range(turns):
                 if time.monotonic() > deadline:
                     return
                 start = time.perf_counter()
-                r = await client.post(
-                    "/chat", headers=h, json={"conversationId": conv, "message": f"question {n}"}
+                code, _ = await post(
+                    "/chat", h, {"conversationId": conv, "message": f"question {n}"}
                 )
-                if r.status_code == 200:
+                if code == 200:
                     latencies.append(time.perf_counter() - start)
                 else:
-                    errors[r.status_code] = errors.get(r.status_code, 0) + 1
+                    errors[code] = errors.get(code, 0) + 1
 
         started = time.perf_counter()
         await asyncio.gather(*(user(h) for h in headers))
@@ -114,6 +145,18 @@ def main() -> None:
         help="also run ours from this copy of the source tree (a change to measure); "
         "repeat it to measure several changes in the same rounds",
     )
+    parser.add_argument(
+        "--client",
+        choices=["raw", "httpx"],
+        default="raw",
+        help="the load generator's HTTP client (raw: bench/raw_http.py, the default; httpx: "
+        "its AsyncClient, which costs the shared CPU 2.5-3 ms per request)",
+    )
+    parser.add_argument(
+        "--no-ceiling",
+        action="store_true",
+        help="leave out bench/one_call_server.py (one model call per turn, nothing else)",
+    )
     args = parser.parse_args()
     variant = dict(item.split("=", 1) for item in args.variant)
     trees: list[Path] = args.variant_tree or ([ROOT] if variant else [])
@@ -122,7 +165,8 @@ def main() -> None:
         for i, tree in enumerate(trees, 1)
     }
     has_variant = bool(variants)
-    names = ["ours", "reference", *variants]
+    ceilings = [] if args.no_ceiling else list(CEILINGS)
+    names = ["ours", "reference", *ceilings, *variants]
     results: dict[str, dict[str, list]] = {
         name: {"turns_per_second": [], "latencies": [], "errors": [], "cpu": []} for name in names
     }
@@ -132,6 +176,10 @@ def main() -> None:
             "ours": stack.enter_context(gunicorn_app(gemini, workers=args.workers)),
             "reference": stack.enter_context(reference_app(gemini, workers=args.workers)),
         }
+        for name in ceilings:
+            servers[name] = stack.enter_context(
+                one_call_app(gemini, workers=args.workers, mode=CEILINGS[name])
+            )
         for name, tree in variants.items():
             servers[name] = stack.enter_context(
                 gunicorn_app(gemini, workers=args.workers, root=tree, **variant)
@@ -140,17 +188,20 @@ def main() -> None:
         fake_pid = fake_gemini_pid()
         headers = {}
         for name, server in servers.items():
-            with httpx.Client(base_url=server.url, timeout=60) as client:
-                headers[name] = [
-                    register_and_login(client, f"load{i}").headers for i in range(args.users)
-                ]
+            if name in ceilings:  # no accounts there
+                headers[name] = [{} for _ in range(args.users)]
+            else:
+                with httpx.Client(base_url=server.url, timeout=60) as client:
+                    headers[name] = [
+                        register_and_login(client, f"load{i}").headers for i in range(args.users)
+                    ]
             # Warm-up: every worker imports, connects and opens its model client.
-            asyncio.run(round_of_turns(server.url, headers[name], 2))
+            asyncio.run(round_of_turns(server.url, headers[name], 2, args.client))
         for _ in range(args.rounds):
             for name, server in servers.items():
                 before = _cpu(server, fake_pid)
                 latencies, errors, wall = asyncio.run(
-                    round_of_turns(server.url, headers[name], args.turns)
+                    round_of_turns(server.url, headers[name], args.turns, args.client)
                 )
                 used = {k: v - before[k] for k, v in _cpu(server, fake_pid).items()}
                 results[name]["turns_per_second"].append(round(len(latencies) / wall, 1))
@@ -162,6 +213,7 @@ def main() -> None:
         "workers": args.workers,
         "database": "sqlite",
         "rounds": args.rounds,
+        "load_client": args.client,
     }
     tps = {}
     for name, r in results.items():
@@ -179,6 +231,10 @@ def main() -> None:
         }
     out["ratio_ours_over_reference"] = round(tps["ours"] / tps["reference"], 2)
     out["target_ratio"] = 2.0
+    for name in ceilings:
+        # The most any server making the original's one model call per turn can reach here.
+        out[f"ratio_{name}_over_reference"] = round(tps[name] / tps["reference"], 2)
+        out[f"ratio_ours_over_{name}"] = round(tps["ours"] / tps[name], 2)
     for name, tree in variants.items():
         out[name]["settings"] = variant  # type: ignore[index]
         out[name]["tree"] = str(tree)  # type: ignore[index]
@@ -189,6 +245,12 @@ def main() -> None:
         f"ours {tps['ours']} turns/s, original reference {tps['reference']} turns/s: "
         f"ratio {out['ratio_ours_over_reference']} (target >= 2.0)"
     )
+    for name in ceilings:
+        print(
+            f"ceiling {name} (one model call per turn, nothing else): {tps[name]} turns/s, "
+            f"{out[f'ratio_{name}_over_reference']}x the reference; ours is "
+            f"{out[f'ratio_ours_over_{name}']}x it"
+        )
     for name, tree in variants.items():
         cpu = out[name]["cpu_ms_per_turn"]["server_workers"]  # type: ignore[index]
         print(

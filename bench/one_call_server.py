@@ -1,0 +1,98 @@
+"""The cheapest server that makes the original's model call: a ceiling for the throughput
+ratio of bench/throughput_vs_original.py.
+
+It answers the original contract's POST /session and POST /chat and does nothing per turn
+but the original's one `ChatGoogleGenerativeAI` call (one human message, the real client,
+pointed at the fake Gemini server): no authentication, no database, no history. Any server
+that makes that call once per turn costs at least this much per turn, so its turns/s over
+the reference's bounds what any such server can reach on the machine, under the same load.
+
+`ONE_CALL_MODE=sync` (the default) calls `invoke` from a plain `def` route, in FastAPI's
+thread pool, as the reference does; `async` awaits `ainvoke` on the event loop.
+`window_stream` makes the call as ours shapes it: streamed (`astream`), with a system
+prompt and a verbatim window of up to 6 earlier messages before the question (6 is our
+window's floor, and no summary message is sent: the cheapest request of our design);
+`window_invoke` the same request answered whole (`ainvoke`), as POST /chat could ask for it.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+from fastapi import FastAPI
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_google_genai import ChatGoogleGenerativeAI
+from pydantic import BaseModel
+
+llm = ChatGoogleGenerativeAI(
+    model="gemini-2.5-flash",
+    google_api_key="one-call-key",
+    base_url=os.environ["GEMINI_BASE_URL"],
+    timeout=60,
+    max_retries=1,
+)
+
+
+class ChatIn(BaseModel):
+    conversationId: str
+    message: str
+
+
+app = FastAPI()
+MODE = os.environ.get("ONE_CALL_MODE", "sync")
+SYSTEM = "You are a helpful assistant. Answer clearly and concisely."
+WINDOW = 6
+
+
+def window_for(message: str) -> list[BaseMessage]:
+    """The earlier messages ours would send before turn n ("question n"): the last
+    min(2n, WINDOW) of the conversation so far."""
+    n = int(message.rsplit(" ", 1)[-1]) if message[-1:].isdigit() else 0
+    past: list[BaseMessage] = []
+    for i in range(n):
+        past += [HumanMessage(content=f"question {i}"), AIMessage(content="An earlier answer.")]
+    return past[-WINDOW:] if past else []
+
+
+@app.post("/session")
+def new_session() -> dict:
+    return {"sessionId": str(uuid.uuid4()), "title": "Novo Chat"}
+
+
+if MODE == "window_stream":
+
+    @app.post("/chat")
+    async def chat_window(body: ChatIn) -> dict:
+        messages = [SystemMessage(content=SYSTEM), *window_for(body.message)]
+        parts = [
+            chunk.text
+            async for chunk in llm.astream([*messages, HumanMessage(content=body.message)])
+        ]
+        return {"answer": "".join(parts)}
+
+elif MODE == "window_invoke":
+
+    @app.post("/chat")
+    async def chat_window_whole(body: ChatIn) -> dict:
+        messages = [SystemMessage(content=SYSTEM), *window_for(body.message)]
+        answer = await llm.ainvoke([*messages, HumanMessage(content=body.message)])
+        return {"answer": answer.text}
+
+elif MODE == "async":
+
+    @app.post("/chat")
+    async def chat_async(body: ChatIn) -> dict:
+        answer = (await llm.ainvoke([HumanMessage(content=body.message)])).text
+        return {"answer": answer}
+
+else:
+
+    @app.post("/chat")
+    def chat(body: ChatIn) -> dict:
+        return {"answer": llm.invoke([HumanMessage(content=body.message)]).text}
+
+
+@app.get("/ready")
+def ready() -> dict:
+    return {"status": "ok"}
