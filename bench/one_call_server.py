@@ -1,14 +1,16 @@
-"""The cheapest server that makes the original's model call: a ceiling for the throughput
+"""The cheapest servers that make one model call per turn: ceilings for the throughput
 ratio of bench/throughput_vs_original.py.
 
 It answers the original contract's POST /session and POST /chat and does nothing per turn
-but the original's one `ChatGoogleGenerativeAI` call (one human message, the real client,
-pointed at the fake Gemini server): no authentication, no database, no history. Any server
+but one `ChatGoogleGenerativeAI` call (the real client, pointed at the fake Gemini server):
+no authentication, no database. The conversation so far is made up from the question's
+number ("question n", as the load sends them) rather than read. Any server
 that makes that call once per turn costs at least this much per turn, so its turns/s over
 the reference's bounds what any such server can reach on the machine, under the same load.
 
-`ONE_CALL_MODE=sync` (the default) calls `invoke` from a plain `def` route, in FastAPI's
-thread pool, as the reference does; `async` awaits `ainvoke` on the event loop.
+`ONE_CALL_MODE=sync` (the default) makes the reference's call: the conversation pasted as
+text into one human message, `invoke` from a plain `def` route, in FastAPI's thread pool;
+`async` awaits `ainvoke` with the same message on the event loop.
 `window_stream` makes the call as ours shapes it: streamed (`astream`), with a system
 prompt and a verbatim window of up to 6 earlier messages before the question (6 is our
 window's floor, and no summary message is sent: the cheapest request of our design);
@@ -21,7 +23,13 @@ import os
 import uuid
 
 from fastapi import FastAPI
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    get_buffer_string,
+)
 from langchain_google_genai import ChatGoogleGenerativeAI
 from pydantic import BaseModel
 
@@ -43,16 +51,30 @@ app = FastAPI()
 MODE = os.environ.get("ONE_CALL_MODE", "sync")
 SYSTEM = "You are a helpful assistant. Answer clearly and concisely."
 WINDOW = 6
+EARLIER_ANSWER = "A short instant answer from the fake model."  # the benchmark's fake answer
 
 
-def window_for(message: str) -> list[BaseMessage]:
-    """The earlier messages ours would send before turn n ("question n"): the last
-    min(2n, WINDOW) of the conversation so far."""
+def past_for(message: str) -> list[BaseMessage]:
+    """The conversation before turn n ("question n", as the benchmark's load sends it):
+    n questions and the fake model's answers."""
     n = int(message.rsplit(" ", 1)[-1]) if message[-1:].isdigit() else 0
     past: list[BaseMessage] = []
     for i in range(n):
-        past += [HumanMessage(content=f"question {i}"), AIMessage(content="An earlier answer.")]
-    return past[-WINDOW:] if past else []
+        past += [HumanMessage(content=f"question {i}"), AIMessage(content=EARLIER_ANSWER)]
+    return past
+
+
+def window_for(message: str) -> list[BaseMessage]:
+    """What ours sends of it at the least: the newest min(2n, WINDOW) messages."""
+    return past_for(message)[-WINDOW:]
+
+
+def pasted(message: str) -> HumanMessage:
+    """What the reference sends: the whole conversation pasted as text into one message."""
+    past = get_buffer_string(past_for(message))
+    return HumanMessage(
+        content=f"Conversation so far:\n{past}\n\nHuman: {message}" if past else message
+    )
 
 
 @app.post("/session")
@@ -83,14 +105,14 @@ elif MODE == "async":
 
     @app.post("/chat")
     async def chat_async(body: ChatIn) -> dict:
-        answer = (await llm.ainvoke([HumanMessage(content=body.message)])).text
+        answer = (await llm.ainvoke([pasted(body.message)])).text
         return {"answer": answer}
 
 else:
 
     @app.post("/chat")
     def chat(body: ChatIn) -> dict:
-        return {"answer": llm.invoke([HumanMessage(content=body.message)]).text}
+        return {"answer": llm.invoke([pasted(body.message)]).text}
 
 
 @app.get("/ready")

@@ -85,11 +85,19 @@ async def round_of_turns(
                 r = await client.post(path, headers=h, json=body)
                 return r.status_code, r.content
 
+        async def attempt(path: str, h: dict, body: object = None) -> tuple[int, bytes]:
+            # A refused or cut-off connection is a failed request (counted as status 0),
+            # not the end of the run.
+            try:
+                return await post(path, h, body)
+            except (OSError, TimeoutError, ValueError, httpx.HTTPError):
+                return 0, b""
+
         async def user(h: dict) -> None:
             # The reference's rollback-journal SQLite can answer "database is locked" (a
             # 500) when a write waits more than 5 s: counted, and tried again, thrice.
             for _ in range(3):
-                code, body = await post("/session", h)
+                code, body = await attempt("/session", h)
                 if 200 <= code < 300:
                     break
                 errors[code] = errors.get(code, 0) + 1
@@ -100,7 +108,7 @@ async def round_of_turns(
                 if time.monotonic() > deadline:
                     return
                 start = time.perf_counter()
-                code, _ = await post(
+                code, _ = await attempt(
                     "/chat", h, {"conversationId": conv, "message": f"question {n}"}
                 )
                 if code == 200:
