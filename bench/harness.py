@@ -160,7 +160,6 @@ def reference_app(gemini_url: str, workers: int = 4) -> Iterator[App]:
     """bench/original_reference.py (what the original project did per turn) under gunicorn
     with uvicorn workers, as ours is served."""
     data_dir = Path(tempfile.mkdtemp(prefix="chatbot-bench-ref-"))
-    port = free_port()
     env = {
         **os.environ,
         "REFERENCE_DB": str(data_dir / "reference.db"),
@@ -169,10 +168,8 @@ def reference_app(gemini_url: str, workers: int = 4) -> Iterator[App]:
     }
     # Create the tables once, before several workers would race to.
     subprocess.run([PY, "-c", "import bench.original_reference"], cwd=ROOT, env=env, check=True)
-    args = ["-k", "uvicorn_worker.UvicornWorker", "-w", str(workers), "--keep-alive", "5",
-            "bench.original_reference:app"]  # fmt: skip
-    with _gunicorn(args, port, env, data_dir) as (url, pid):
-        yield App(url=url, master_pid=pid, data_dir=data_dir, env=env)
+    with _bench_server("bench.original_reference:app", workers, env, data_dir) as app:
+        yield app
 
 
 @contextlib.contextmanager
@@ -180,11 +177,16 @@ def one_call_app(gemini_url: str, workers: int = 4, mode: str = "sync") -> Itera
     """bench/one_call_server.py (one model call per turn, nothing else) served as the
     reference is."""
     data_dir = Path(tempfile.mkdtemp(prefix="chatbot-bench-one-call-"))
-    port = free_port()
     env = {**os.environ, "GEMINI_BASE_URL": gemini_url, "ONE_CALL_MODE": mode}
-    args = ["-k", "uvicorn_worker.UvicornWorker", "-w", str(workers), "--keep-alive", "5",
-            "bench.one_call_server:app"]  # fmt: skip
-    with _gunicorn(args, port, env, data_dir) as (url, pid):
+    with _bench_server("bench.one_call_server:app", workers, env, data_dir) as app:
+        yield app
+
+
+@contextlib.contextmanager
+def _bench_server(spec: str, workers: int, env: dict, data_dir: Path) -> Iterator[App]:
+    """One of bench/'s own servers under gunicorn with uvicorn workers."""
+    args = ["-k", "uvicorn_worker.UvicornWorker", "-w", str(workers), "--keep-alive", "5", spec]
+    with _gunicorn(args, free_port(), env, data_dir) as (url, pid):
         yield App(url=url, master_pid=pid, data_dir=data_dir, env=env)
 
 

@@ -69,6 +69,11 @@ def window_for(message: str) -> list[BaseMessage]:
     return past_for(message)[-WINDOW:]
 
 
+def ours(message: str) -> list[BaseMessage]:
+    """Our request at its cheapest: the system prompt, that window and the question."""
+    return [SystemMessage(content=SYSTEM), *window_for(message), HumanMessage(content=message)]
+
+
 def pasted(message: str) -> HumanMessage:
     """What the reference sends: the whole conversation pasted as text into one message."""
     past = get_buffer_string(past_for(message))
@@ -86,19 +91,14 @@ if MODE == "window_stream":
 
     @app.post("/chat")
     async def chat_window(body: ChatIn) -> dict:
-        messages = [SystemMessage(content=SYSTEM), *window_for(body.message)]
-        parts = [
-            chunk.text
-            async for chunk in llm.astream([*messages, HumanMessage(content=body.message)])
-        ]
+        parts = [chunk.text async for chunk in llm.astream(ours(body.message))]
         return {"answer": "".join(parts)}
 
 elif MODE == "window_invoke":
 
     @app.post("/chat")
     async def chat_window_whole(body: ChatIn) -> dict:
-        messages = [SystemMessage(content=SYSTEM), *window_for(body.message)]
-        answer = await llm.ainvoke([*messages, HumanMessage(content=body.message)])
+        answer = await llm.ainvoke(ours(body.message))
         return {"answer": answer.text}
 
 elif MODE == "async":

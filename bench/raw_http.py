@@ -1,4 +1,4 @@
-"""A load generator's HTTP/1.1 client that costs the shared CPU next to nothing.
+"""A load generator's HTTP/1.1 client that costs the shared CPU little.
 
 The benchmarks' servers, the fake model and the load generator share the machine's two
 cores, so whatever the client spends per request is taken from the servers under test and
